@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One target per layer; see README.md for the picture.
+let package = Package(
+    name: "Skylark",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "WebRTC", targets: ["WebRTC"]),
+    ],
+    targets: [
+        // C libraries from the system (Debian's -dev packages), and one C target for macro wrappers and sendmmsg.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+        .target(name: "CSkylarkShims", dependencies: ["COpenSSL"]),
+
+        // Sans-IO protocol layers: bytes and time in, bytes and events out.
+        .target(name: "SkylarkBase"),
+        .target(name: "SDP", dependencies: ["SkylarkBase"]),
+        .target(name: "STUN", dependencies: ["SkylarkBase", "COpenSSL"]),
+        .target(name: "ICE", dependencies: ["SkylarkBase", "STUN"]),
+        .target(name: "DTLS", dependencies: ["SkylarkBase", "COpenSSL", "CSkylarkShims"]),
+        .target(name: "SRTP", dependencies: ["SkylarkBase", "CSRTP"]),
+        .target(name: "RTP", dependencies: ["SkylarkBase"]),
+        .target(name: "Opus", dependencies: ["COpus"]),
+
+        // Runtime: UDP sockets and timers over Dispatch.
+        .target(name: "UDPRuntime", dependencies: ["SkylarkBase", "CSkylarkShims"]),
+
+        // The W3C / python-webrtc object model over the core.
+        .target(name: "WebRTC", dependencies: [
+            "SkylarkBase", "SDP", "STUN", "ICE", "DTLS", "SRTP", "RTP", "Opus", "UDPRuntime",
+        ]),
+
+        .testTarget(name: "SkylarkBaseTests", dependencies: ["SkylarkBase"]),
+        .testTarget(name: "SDPTests", dependencies: ["SDP"], resources: [.copy("Offers")]),
+        .testTarget(name: "STUNTests", dependencies: ["STUN"]),
+        .testTarget(name: "ICETests", dependencies: ["ICE", "STUN"]),
+        .testTarget(name: "DTLSTests", dependencies: ["DTLS"]),
+        .testTarget(name: "SRTPTests", dependencies: ["SRTP"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
+        .testTarget(name: "OpusTests", dependencies: ["Opus"]),
+        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

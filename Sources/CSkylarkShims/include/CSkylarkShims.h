@@ -1,0 +1,51 @@
+#ifndef CSKYLARK_SHIMS_H
+#define CSKYLARK_SHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
+#include <openssl/bio.h>
+
+/* OpenSSL function-like macros are invisible to Swift; these wrap them. */
+
+/// DTLSv1_get_timeout: milliseconds until the next retransmission, or -1 when no timer runs.
+long skylark_dtls_get_timeout_ms(SSL *ssl);
+/// DTLSv1_handle_timeout.
+int skylark_dtls_handle_timeout(SSL *ssl);
+/// BIO_ctrl_pending.
+size_t skylark_bio_pending(BIO *bio);
+/// BIO_set_mem_eof_return(bio, -1) so an empty memory BIO reads as "retry", not EOF.
+void skylark_bio_set_mem_eof_return(BIO *bio, int value);
+/// SSL_CTX_set_options.
+void skylark_ssl_ctx_set_options(SSL_CTX *ctx, uint64_t options);
+/// DTLS_set_link_mtu / SSL_set_mtu with SSL_OP_NO_QUERY_MTU.
+void skylark_ssl_set_mtu(SSL *ssl, long mtu);
+/// SSL_CTX_set_read_ahead.
+void skylark_ssl_ctx_set_read_ahead(SSL_CTX *ctx, int yes);
+
+/* Batched UDP I/O (Linux sendmmsg/recvmmsg). */
+
+/// One datagram of a batch: a buffer and a peer address (struct sockaddr_storage bytes).
+typedef struct {
+    const void *data;
+    size_t length;
+    const void *address;      /* struct sockaddr_in or sockaddr_in6 */
+    uint32_t address_length;
+} skylark_datagram_out;
+
+/// Sends up to `count` datagrams with one sendmmsg call (repeated until all are sent or an error).
+/// Returns how many were sent, or -errno when none was.
+int skylark_sendmmsg(int fd, const skylark_datagram_out *datagrams, int count);
+
+typedef struct {
+    void *data;
+    size_t capacity;
+    size_t length;                 /* out */
+    uint8_t address[128];          /* out: struct sockaddr_storage */
+    uint32_t address_length;       /* out */
+} skylark_datagram_in;
+
+/// Receives up to `count` datagrams without blocking. Returns how many, 0 when none waits, or -errno.
+int skylark_recvmmsg(int fd, skylark_datagram_in *datagrams, int count);
+
+#endif

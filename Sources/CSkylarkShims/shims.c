@@ -1,0 +1,85 @@
+#define _GNU_SOURCE
+#include "CSkylarkShims.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+long skylark_dtls_get_timeout_ms(SSL *ssl) {
+    struct timeval tv;
+    if (DTLSv1_get_timeout(ssl, &tv) != 1) return -1;
+    return (long)tv.tv_sec * 1000 + (long)(tv.tv_usec / 1000);
+}
+
+int skylark_dtls_handle_timeout(SSL *ssl) { return (int)DTLSv1_handle_timeout(ssl); }
+
+size_t skylark_bio_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
+
+void skylark_bio_set_mem_eof_return(BIO *bio, int value) { BIO_set_mem_eof_return(bio, value); }
+
+void skylark_ssl_ctx_set_options(SSL_CTX *ctx, uint64_t options) { SSL_CTX_set_options(ctx, options); }
+
+void skylark_ssl_set_mtu(SSL *ssl, long mtu) {
+    SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);
+    DTLS_set_link_mtu(ssl, mtu);
+    SSL_set_mtu(ssl, mtu);
+}
+
+void skylark_ssl_ctx_set_read_ahead(SSL_CTX *ctx, int yes) { SSL_CTX_set_read_ahead(ctx, yes); }
+
+#define SKYLARK_BATCH 64
+
+int skylark_sendmmsg(int fd, const skylark_datagram_out *datagrams, int count) {
+    struct mmsghdr headers[SKYLARK_BATCH];
+    struct iovec vectors[SKYLARK_BATCH];
+    int sent = 0;
+    while (sent < count) {
+        int n = count - sent;
+        if (n > SKYLARK_BATCH) n = SKYLARK_BATCH;
+        memset(headers, 0, sizeof(struct mmsghdr) * (size_t)n);
+        for (int i = 0; i < n; i++) {
+            const skylark_datagram_out *d = &datagrams[sent + i];
+            vectors[i].iov_base = (void *)d->data;
+            vectors[i].iov_len = d->length;
+            headers[i].msg_hdr.msg_iov = &vectors[i];
+            headers[i].msg_hdr.msg_iovlen = 1;
+            headers[i].msg_hdr.msg_name = (void *)d->address;
+            headers[i].msg_hdr.msg_namelen = d->address_length;
+        }
+        int r = sendmmsg(fd, headers, (unsigned int)n, MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return sent > 0 ? sent : -errno;
+        }
+        if (r == 0) break;
+        sent += r;
+        if (r < n) {
+            /* The kernel stopped early (e.g. one bad destination): skip it so one peer cannot stall the batch. */
+            sent += 1;
+        }
+    }
+    return sent;
+}
+
+int skylark_recvmmsg(int fd, skylark_datagram_in *datagrams, int count) {
+    struct mmsghdr headers[SKYLARK_BATCH];
+    struct iovec vectors[SKYLARK_BATCH];
+    if (count > SKYLARK_BATCH) count = SKYLARK_BATCH;
+    memset(headers, 0, sizeof(struct mmsghdr) * (size_t)count);
+    for (int i = 0; i < count; i++) {
+        vectors[i].iov_base = datagrams[i].data;
+        vectors[i].iov_len = datagrams[i].capacity;
+        headers[i].msg_hdr.msg_iov = &vectors[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+        headers[i].msg_hdr.msg_name = datagrams[i].address;
+        headers[i].msg_hdr.msg_namelen = sizeof(datagrams[i].address);
+    }
+    int r;
+    do { r = recvmmsg(fd, headers, (unsigned int)count, MSG_DONTWAIT, NULL); } while (r < 0 && errno == EINTR);
+    if (r < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    for (int i = 0; i < r; i++) {
+        datagrams[i].length = headers[i].msg_len;
+        datagrams[i].address_length = headers[i].msg_hdr.msg_namelen;
+    }
+    return r;
+}
