@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CSkylarkShims.h"
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -17,7 +18,9 @@ size_t skylark_bio_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
 
 void skylark_bio_set_mem_eof_return(BIO *bio, int value) { BIO_set_mem_eof_return(bio, value); }
 
-void skylark_ssl_ctx_set_options(SSL_CTX *ctx, uint64_t options) { SSL_CTX_set_options(ctx, options); }
+void skylark_ssl_ctx_set_dtls_options(SSL_CTX *ctx) {
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+}
 
 void skylark_ssl_set_mtu(SSL *ssl, long mtu) {
     SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);
@@ -26,6 +29,36 @@ void skylark_ssl_set_mtu(SSL *ssl, long mtu) {
 }
 
 void skylark_ssl_ctx_set_read_ahead(SSL_CTX *ctx, int yes) { SSL_CTX_set_read_ahead(ctx, yes); }
+
+int skylark_ssl_ctx_require_dtls12(SSL_CTX *ctx) {
+    return (int)SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
+}
+
+int skylark_ssl_ctx_set_groups(SSL_CTX *ctx, const char *groups) {
+    return (int)SSL_CTX_set1_groups_list(ctx, groups);
+}
+
+static int skylark_timer_index = -1;
+
+static unsigned int skylark_dtls_timer(SSL *ssl, unsigned int previous_us) {
+    if (previous_us == 0) {
+        void *initial = SSL_get_ex_data(ssl, skylark_timer_index);
+        return (unsigned int)(uintptr_t)initial * 1000u;
+    }
+    unsigned int next = previous_us * 2;
+    return next > 4000000u ? 4000000u : next;
+}
+
+static pthread_once_t skylark_timer_once = PTHREAD_ONCE_INIT;
+static void skylark_timer_index_init(void) {
+    skylark_timer_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+void skylark_dtls_set_initial_timeout(SSL *ssl, unsigned int initial_ms) {
+    pthread_once(&skylark_timer_once, skylark_timer_index_init);
+    SSL_set_ex_data(ssl, skylark_timer_index, (void *)(uintptr_t)initial_ms);
+    DTLS_set_timer_cb(ssl, skylark_dtls_timer);
+}
 
 #define SKYLARK_BATCH 64
 
