@@ -19,7 +19,7 @@ import Testing
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 16)
             defer { buffer.deallocate() }
 
-            let packets = 200_000
+            let packets = 100_000
             var failures = 0
             let clock = ContinuousClock()
             let start = clock.now
@@ -46,7 +46,7 @@ import Testing
 
     @Test(arguments: SRTPProtectionProfile.allCases)
     func heapPerSession(profile: SRTPProtectionProfile) throws {
-        let pairs = 2000
+        let pairs = 1000
         let before = heapBytesInUse()
         var sessions: [SRTPSession] = []
         sessions.reserveCapacity(2 * pairs)
