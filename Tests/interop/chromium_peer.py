@@ -56,7 +56,7 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def start_browser(profile_dir: str) -> webdriver.Chrome:
+def start_browser(profile_dir: str, log_path: str) -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in CHROMIUM_FLAGS:
@@ -64,7 +64,9 @@ def start_browser(profile_dir: str) -> webdriver.Chrome:
     options.add_argument(f"--user-data-dir={profile_dir}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # An explicit driver path keeps Selenium Manager from looking for one online.
-    service = Service(executable_path=CHROMEDRIVER, log_output=sys.stderr)
+    # Chromium's own stderr (D-Bus and ALSA complaints) goes to the driver log,
+    # which is shown only when something failed.
+    service = Service(executable_path=CHROMEDRIVER, log_output=log_path)
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_script_timeout(60)
     driver.get((HERE / "peer.html").as_uri())
@@ -84,12 +86,25 @@ def dump_console(driver: webdriver.Chrome) -> None:
         pass
 
 
+def dump_driver_log(path: str, limit: int = 4000) -> None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return
+    lines = [line for line in text.splitlines() if "dbus" not in line.lower()]
+    tail = "\n".join(lines)[-limit:]
+    print(f"chromium_peer: chromedriver/chromium log tail:\n{tail}", file=sys.stderr)
+
+
 def run(args) -> int:
     opts = {"tone": args.tone, "recv": args.recv, "gatherTimeoutMs": GATHER_TIMEOUT_MS}
     profile_dir = tempfile.mkdtemp(prefix="skylark-chromium-")
+    log_path = os.path.join(tempfile.gettempdir(), f"skylark-chromedriver-{os.getpid()}.log")
     driver = None
+    ok = False
     try:
-        driver = start_browser(profile_dir)
+        driver = start_browser(profile_dir, log_path)
         if args.role == "offerer":
             local = call(driver, "peerOffer", opts)
             if not local["gatheringComplete"]:
@@ -114,7 +129,8 @@ def run(args) -> int:
         if not report["connected"] or os.environ.get("PEER_DEBUG"):
             dump_console(driver)
         peer_protocol.write_message(report)
-        return 0 if report["connected"] else 1
+        ok = report["connected"]
+        return 0 if ok else 1
     finally:
         if driver is not None:
             try:
@@ -122,6 +138,12 @@ def run(args) -> int:
             except Exception as error:  # noqa: BLE001
                 print(f"chromium_peer: driver.quit failed: {error}", file=sys.stderr)
         shutil.rmtree(profile_dir, ignore_errors=True)
+        if not ok or os.environ.get("PEER_DEBUG"):
+            dump_driver_log(log_path)
+        try:
+            os.unlink(log_path)
+        except OSError:
+            pass
 
 
 def main() -> int:

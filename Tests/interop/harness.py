@@ -265,3 +265,35 @@ def run_pair(
         for p in procs:
             p.kill()
             p.close()
+
+
+# Assertions shared by the tests.
+
+FREQUENCY_TOLERANCE_HZ = 10.0
+MIN_LEVEL = 0.01
+
+
+def assert_connected(result: PairResult) -> None:
+    for role, report, code in (
+        ("offerer", result.offerer_report, result.offerer_exit),
+        ("answerer", result.answerer_report, result.answerer_exit),
+    ):
+        assert report.get("connected") is True, f"{role} did not connect\n{result.describe()}"
+        assert code == 0, f"{role} exited with {code}\n{result.describe()}"
+
+
+def assert_received_tone(result: PairResult, role: str, tone: float) -> None:
+    """The peer in `role` received `tone` Hz: packets, bytes, level and frequency."""
+    report = result.offerer_report if role == "offerer" else result.answerer_report
+    received = report.get("received", {})
+    context = f"{role} receiving {tone:g} Hz\n{result.describe()}"
+    assert received.get("packets", 0) > 0, f"no packets: {context}"
+    assert received.get("bytes", 0) > 0, f"no bytes: {context}"
+    assert received.get("level", 0.0) > MIN_LEVEL, f"level {received.get('level')} <= {MIN_LEVEL}: {context}"
+    frequency = received.get("frequency", 0.0)
+    assert abs(frequency - tone) <= FREQUENCY_TOLERANCE_HZ, f"frequency {frequency:.1f} Hz: {context}"
+
+
+def assert_sent(result: PairResult, role: str) -> None:
+    report = result.offerer_report if role == "offerer" else result.answerer_report
+    assert report.get("sent", {}).get("packets", 0) > 0, f"{role} sent no packets\n{result.describe()}"
