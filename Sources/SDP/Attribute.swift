@@ -4,11 +4,13 @@ public struct Attribute: Sendable, Equatable {
     /// Everything after the first colon; `nil` for a property attribute such as `a=rtcp-mux`.
     public var value: String?
 
+    /// An attribute with an explicit name and optional value.
     public init(name: String, value: String? = nil) {
         self.name = name
         self.value = value
     }
 
+    /// Shorthand: `Attribute("rtcp-mux")`, `Attribute("mid", "0")`.
     public init(_ name: String, _ value: String? = nil) {
         self.init(name: name, value: value)
     }
@@ -27,6 +29,7 @@ public struct SDPLine: Sendable, Equatable {
     public var type: Character
     public var value: String
 
+    /// A line of the given type letter.
     public init(type: Character, value: String) {
         self.type = type
         self.value = value

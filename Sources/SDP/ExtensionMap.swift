@@ -4,6 +4,7 @@ public struct ExtensionMap: Sendable, Equatable {
     public var direction: MediaDirection?
     public var uri: String
 
+    /// An extension mapping; `direction` nil means the media section's direction applies.
     public init(id: Int, direction: MediaDirection? = nil, uri: String) {
         self.id = id
         self.direction = direction
@@ -31,6 +32,7 @@ public struct ExtensionMap: Sendable, Equatable {
         self.init(id: id, direction: direction, uri: String(fields[1]))
     }
 
+    /// `a=extmap:<id>[/<direction>] <uri>`.
     public var attribute: Attribute {
         let id = direction.map { "\(self.id)/\($0.rawValue)" } ?? "\(self.id)"
         return Attribute(name: "extmap", value: "\(id) \(uri)")

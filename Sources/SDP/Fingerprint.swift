@@ -4,6 +4,7 @@ public struct Fingerprint: Sendable, Equatable {
     public var algorithm: String
     public var bytes: [UInt8]
 
+    /// A fingerprint; the algorithm name is lowercased.
     public init(algorithm: String, bytes: [UInt8]) {
         self.algorithm = algorithm.lowercased()
         self.bytes = bytes

@@ -3,6 +3,7 @@ public struct Group: Sendable, Equatable {
     public var semantics: String
     public var mids: [String]
 
+    /// A group of media sections by mid.
     public init(semantics: String, mids: [String]) {
         self.semantics = semantics
         self.mids = mids
@@ -15,6 +16,7 @@ public struct Group: Sendable, Equatable {
         self.mids = fields.dropFirst().map(String.init)
     }
 
+    /// `a=group:<semantics> <mid> ...`.
     public var attribute: Attribute {
         Attribute(name: "group", value: ([semantics] + mids).joined(separator: " "))
     }

@@ -3,6 +3,7 @@ public struct ICECredentials: Sendable, Equatable {
     public var ufrag: String
     public var password: String
 
+    /// Credentials from their two parts.
     public init(ufrag: String, password: String) {
         self.ufrag = ufrag
         self.password = password

@@ -4,6 +4,7 @@ public struct MSID: Sendable, Equatable {
     public var stream: String
     public var track: String?
 
+    /// A stream id and optional track id.
     public init(stream: String, track: String? = nil) {
         self.stream = stream
         self.track = track
@@ -16,6 +17,7 @@ public struct MSID: Sendable, Equatable {
         self.init(stream: String(stream), track: fields.count > 1 ? String(fields[1]) : nil)
     }
 
+    /// `a=msid:<stream> [<track>]`.
     public var attribute: Attribute {
         Attribute(name: "msid", value: track.map { "\(stream) \($0)" } ?? stream)
     }

@@ -21,6 +21,7 @@ public struct MediaDescription: Sendable, Equatable {
     /// `i=`, `k=` and unknown lines, kept as text.
     public var otherLines: [SDPLine]
 
+    /// A media section from its parts; `formats` must not be empty for the text to parse again.
     public init(
         kind: String, port: UInt16, portCount: Int? = nil, proto: String, formats: [String],
         connection: String? = nil, bandwidths: [String] = [], attributes: [Attribute] = [],

@@ -8,6 +8,7 @@ public struct Origin: Sendable, Equatable {
     public var addressType: String
     public var address: String
 
+    /// An origin; the defaults (`-`, `IN IP4 0.0.0.0`) suit an endpoint whose address means nothing to the peer.
     public init(
         username: String = "-", sessionID: String, sessionVersion: UInt64,
         netType: String = "IN", addressType: String = "IP4", address: String = "0.0.0.0"

@@ -7,6 +7,7 @@ public struct RTPMap: Sendable, Equatable {
     /// The encoding parameter, the channel count for audio.
     public var channels: Int?
 
+    /// A payload type mapping; `channels` nil leaves the encoding parameter out.
     public init(payloadType: UInt8, encodingName: String, clockRate: Int, channels: Int? = nil) {
         self.payloadType = payloadType
         self.encodingName = encodingName
@@ -37,6 +38,7 @@ public struct RTPMap: Sendable, Equatable {
         self.init(payloadType: payloadType, encodingName: String(parts[0]), clockRate: clockRate, channels: channels)
     }
 
+    /// `a=rtpmap:<pt> <name>/<rate>[/<channels>]`.
     public var attribute: Attribute {
         var value = "\(payloadType) \(encodingName)/\(clockRate)"
         if let channels { value += "/\(channels)" }

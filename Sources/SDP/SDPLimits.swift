@@ -10,5 +10,6 @@ public struct SDPLimits: Sendable {
     /// Most a= lines in one section (the session level counts as a section).
     public var maximumAttributesPerSection = 1024
 
+    /// The default limits; change the properties to adjust.
     public init() {}
 }

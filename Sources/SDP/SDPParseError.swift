@@ -8,12 +8,14 @@ public struct SDPParseError: Error, Sendable, Equatable, CustomStringConvertible
     /// What is wrong, in words (e.g. "m= line needs <media> <port> <proto> <fmt>").
     public var reason: String
 
+    /// An error; `text` is truncated to 200 characters.
     public init(line: Int, text: String, reason: String) {
         self.line = line
         self.text = text.count > 200 ? String(text.prefix(200)) : text
         self.reason = reason
     }
 
+    /// `SDP line <n>: <reason>: <text>`.
     public var description: String {
         text.isEmpty ? "SDP line \(line): \(reason)" : "SDP line \(line): \(reason): \(text)"
     }

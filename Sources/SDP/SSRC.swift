@@ -4,6 +4,7 @@ public struct SSRCAttribute: Sendable, Equatable {
     public var name: String
     public var value: String?
 
+    /// An attribute of one SSRC.
     public init(ssrc: UInt32, name: String, value: String? = nil) {
         self.ssrc = ssrc
         self.name = name
@@ -24,6 +25,7 @@ public struct SSRCAttribute: Sendable, Equatable {
         }
     }
 
+    /// `a=ssrc:<ssrc> <name>[:<value>]`.
     public var attribute: Attribute {
         let tail = value.map { "\(name):\($0)" } ?? name
         return Attribute(name: "ssrc", value: "\(ssrc) \(tail)")
@@ -35,6 +37,7 @@ public struct SSRCGroup: Sendable, Equatable {
     public var semantics: String
     public var ssrcs: [UInt32]
 
+    /// A group of SSRCs.
     public init(semantics: String, ssrcs: [UInt32]) {
         self.semantics = semantics
         self.ssrcs = ssrcs
@@ -53,6 +56,7 @@ public struct SSRCGroup: Sendable, Equatable {
         self.init(semantics: String(semantics), ssrcs: ssrcs)
     }
 
+    /// `a=ssrc-group:<semantics> <ssrc> ...`.
     public var attribute: Attribute {
         Attribute(name: "ssrc-group", value: ([semantics] + ssrcs.map { String($0) }).joined(separator: " "))
     }

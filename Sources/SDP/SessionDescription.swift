@@ -7,6 +7,7 @@ public struct SessionDescription: Sendable, Equatable {
     /// The `o=` line.
     public typealias Origin = SDP.Origin
 
+    /// The `o=` line.
     public var origin: Origin
     /// `s=`; "-" when there is nothing to say (RFC 8866 §5.3 asks for a non-empty value).
     public var sessionName: String
@@ -20,6 +21,7 @@ public struct SessionDescription: Sendable, Equatable {
     public var attributes: [Attribute]
     public var media: [MediaDescription]
 
+    /// A description from its parts; by default with `t=0 0` and no media.
     public init(
         origin: Origin, sessionName: String = "-", connection: String? = nil, bandwidths: [String] = [],
         otherLines: [SDPLine] = [SDPLine(type: "t", value: "0 0")], attributes: [Attribute] = [],
