@@ -38,6 +38,14 @@ public enum RTCPPacket: Sendable, Hashable {
         return out
     }
 
+    /// Parses a compound held in an array.
+    public static func parseCompound(_ bytes: [UInt8]) throws(RTCPError) -> [RTCPPacket] {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(RTCPError) in try parseCompound(raw) }
+        }
+        return try result.get()
+    }
+
     /// Parses one packet framed by `RTCPScanner`.
     public static func parse(_ item: RTCPScanner.Item, in bytes: UnsafeRawBufferPointer) throws(RTCPError)
         -> RTCPPacket

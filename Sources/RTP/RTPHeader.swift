@@ -78,6 +78,14 @@ public struct RTPHeader: Sendable, Hashable {
         payloadLength = length - offset - paddingLength
     }
 
+    /// Parses the header of a packet held in an array (see `init(parsing:)` for the checks).
+    public init(parsing packet: [UInt8]) throws(RTPError) {
+        let result = packet.withUnsafeBytes { raw in
+            Result { () throws(RTPError) in try RTPHeader(parsing: raw) }
+        }
+        self = try result.get()
+    }
+
     /// The CSRC at `index`, or nil when out of range (or `packet` is shorter than the one parsed).
     public func csrc(at index: Int, in packet: UnsafeRawBufferPointer) -> UInt32? {
         guard index >= 0, index < csrcCount, 12 + 4 * index + 4 <= packet.count else { return nil }
