@@ -264,8 +264,12 @@ public final class ICEAgent {
         updateState(now)
     }
 
-    /// Processes one received datagram. Returns false (and changes nothing) when it is not a STUN message for this
-    /// agent: garbage, another method, an unknown transaction, a wrong ufrag or failed MESSAGE-INTEGRITY.
+    /// Processes one received datagram. Returns false (and changes nothing but the rejection counters) when it is
+    /// not a STUN message for this agent: garbage, another method, an unknown transaction, a wrong ufrag or failed
+    /// MESSAGE-INTEGRITY / FINGERPRINT.
+    ///
+    /// `localAddress` is the local candidate's address the datagram arrived on (not a wildcard): responses are only
+    /// accepted on the address their request left from (RFC 8445 §7.2.5.2.1).
     public func handleReceive(_ datagram: UnsafeRawBufferPointer, from remote: SocketAddress,
                               localAddress: SocketAddress, now: Instant) -> Bool {
         guard state != .closed, STUNMessage.isSTUN(datagram),
