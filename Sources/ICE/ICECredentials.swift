@@ -1,0 +1,23 @@
+/// An ICE username fragment and password (RFC 8445 §5.3, RFC 8839 §5.4).
+public struct ICECredentials: Sendable, Hashable {
+    public var ufrag: String
+    public var password: String
+
+    public init(ufrag: String, password: String) {
+        self.ufrag = ufrag
+        self.password = password
+    }
+
+    /// The `ice-char` set: ALPHA / DIGIT / "+" / "/" (RFC 8839 §5.4).
+    static let iceChars = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+    /// Fresh credentials: an 8-character ufrag (24 bits of randomness are required) and a 24-character password
+    /// (128 bits required), drawn from the system CSPRNG.
+    public static func random() -> ICECredentials {
+        var generator = SystemRandomNumberGenerator()
+        func string(_ count: Int) -> String {
+            String((0..<count).map { _ in iceChars[Int.random(in: 0..<iceChars.count, using: &generator)] })
+        }
+        return ICECredentials(ufrag: string(8), password: string(24))
+    }
+}
