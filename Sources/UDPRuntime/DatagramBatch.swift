@@ -1,0 +1,69 @@
+import CSkylarkShims
+import Glibc
+import SkylarkBase
+
+/// Datagrams waiting to go out in one `sendmmsg` call: their bytes in one arena, their addresses and the
+/// message vector allocated once, so queueing a datagram allocates nothing.
+public final class DatagramBatch {
+    /// How many datagrams fit before `append` reports the batch as full.
+    public let capacity: Int
+    /// Largest datagram accepted.
+    public let maximumDatagramSize: Int
+
+    private let arena: UnsafeMutableRawPointer
+    private let addresses: UnsafeMutablePointer<sockaddr_storage>
+    private let messages: UnsafeMutablePointer<skylark_datagram_out>
+    public private(set) var count = 0
+
+    public init(capacity: Int = 64, maximumDatagramSize: Int = 1_500) {
+        self.capacity = capacity
+        self.maximumDatagramSize = maximumDatagramSize
+        arena = UnsafeMutableRawPointer.allocate(byteCount: capacity * maximumDatagramSize, alignment: 16)
+        addresses = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: capacity)
+        addresses.initialize(repeating: sockaddr_storage(), count: capacity)
+        messages = UnsafeMutablePointer<skylark_datagram_out>.allocate(capacity: capacity)
+        messages.initialize(repeating: skylark_datagram_out(), count: capacity)
+    }
+
+    deinit {
+        arena.deallocate()
+        addresses.deallocate()
+        messages.deallocate()
+    }
+
+    public var isFull: Bool { count == capacity }
+
+    /// Copies a datagram into the batch. Returns false when it is full or the datagram too large.
+    @discardableResult
+    public func append(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) -> Bool {
+        guard count < capacity, bytes.count <= maximumDatagramSize else { return false }
+        let slot = arena + count * maximumDatagramSize
+        if let base = bytes.baseAddress { slot.copyMemory(from: base, byteCount: bytes.count) }
+        var storage = SockaddrStorage(destination)
+        let length = storage.withPointer { pointer, length in
+            UnsafeMutableRawPointer(addresses + count).copyMemory(from: pointer, byteCount: Int(length))
+            return length
+        }
+        messages[count] = skylark_datagram_out(data: UnsafeRawPointer(slot), length: bytes.count,
+                                               address: UnsafeRawPointer(addresses + count), address_length: UInt32(length))
+        count += 1
+        return true
+    }
+
+    @discardableResult
+    public func append(_ bytes: [UInt8], to destination: SocketAddress) -> Bool {
+        bytes.withUnsafeBytes { append($0, to: destination) }
+    }
+
+    /// Sends everything queued and empties the batch. Returns how many datagrams the kernel took.
+    @discardableResult
+    public func send(on socket: UDPSocket) -> Int {
+        guard count > 0 else { return 0 }
+        let sent = socket.send(batch: UnsafeBufferPointer(start: messages, count: count))
+        count = 0
+        return sent
+    }
+
+    /// Forgets what is queued.
+    public func removeAll() { count = 0 }
+}
