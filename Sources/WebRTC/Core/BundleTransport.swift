@@ -1,0 +1,285 @@
+import DTLS
+import ICE
+import SkylarkBase
+import SRTP
+
+/// The sans-IO transport of one peer connection: ICE, then DTLS over the selected pair, then SRTP keyed by
+/// DTLS, all multiplexed on one 5-tuple (BUNDLE with rtcp-mux, RFC 8843 / RFC 5761).
+///
+/// Datagrams are demultiplexed by their first byte (RFC 7983 §7): 0–3 STUN, 20–63 DTLS, 128–191 RTP/RTCP.
+/// Media never goes through the event queue: `handleReceive` hands each decrypted packet to a closure so the
+/// buffer is used in place.
+public final class BundleTransport {
+    /// A datagram to send from one of our local addresses.
+    public struct Transmit: Sendable {
+        public var source: SocketAddress
+        public var destination: SocketAddress
+        public var bytes: [UInt8]
+    }
+
+    /// Control-plane happenings, polled by the owner.
+    public enum Event: Sendable {
+        case iceStateChanged(ICEConnectionState)
+        case selectedPairChanged(local: ICECandidate, remote: ICECandidate)
+        case iceRoleChanged(ICERole)
+        case dtlsStateChanged(DTLSConnection.State)
+        /// DTLS failed; the reason, for logs and errors.
+        case dtlsFailed(DTLSError)
+        /// SCTP bytes over DTLS (data channels).
+        case dtlsApplicationData([UInt8])
+    }
+
+    /// What arrived from the network and was decrypted.
+    public enum MediaPacket {
+        case rtp(UnsafeMutableRawBufferPointer)
+        case rtcp(UnsafeMutableRawBufferPointer)
+    }
+
+    /// Counters for bad or unexpected input; the connection keeps working through all of these.
+    public struct Counters: Sendable, Equatable {
+        public var datagramsReceived: UInt64 = 0
+        public var bytesReceived: UInt64 = 0
+        public var datagramsSent: UInt64 = 0
+        public var bytesSent: UInt64 = 0
+        /// Datagrams whose first byte matches no protocol (RFC 7983), or STUN not for us.
+        public var unknownDatagrams: UInt64 = 0
+        /// SRTP/SRTCP packets that failed authentication or replay checks, or arrived before keys.
+        public var srtpRejected: UInt64 = 0
+        /// RTP/RTCP that could not be sent (no pair yet, no keys yet).
+        public var sendsDropped: UInt64 = 0
+    }
+
+    public let ice: ICEAgent
+    public private(set) var dtls: DTLSConnection?
+    public private(set) var srtp: SRTPSession?
+    public private(set) var counters = Counters()
+    /// The pair media flows on, once ICE selected one.
+    public private(set) var selectedPair: (local: ICECandidate, remote: ICECandidate)?
+    public private(set) var iceState: ICEConnectionState = .new
+
+    private let dtlsContext: DTLSContext
+    private var pendingDTLS: (role: DTLSConnection.Role, fingerprints: [DTLSFingerprint])?
+    private var transmits: [Transmit] = []
+    private var transmitHead = 0
+    private var events: [Event] = []
+    private var now: Instant = .zero
+    private var closed = false
+
+    public init(ice: ICEAgent, dtlsContext: DTLSContext) {
+        self.ice = ice
+        self.dtlsContext = dtlsContext
+    }
+
+    /// Sets the DTLS role and the remote fingerprints (from the negotiated SDP). The handshake starts once ICE has
+    /// a selected pair; a server may also be woken by an early ClientHello.
+    public func configureDTLS(role: DTLSConnection.Role, remoteFingerprints: [DTLSFingerprint]) throws(DTLSError) {
+        if let dtls {
+            // Renegotiation keeps the association; only the fingerprints may be learnt late.
+            if dtls.remoteFingerprints.isEmpty { dtls.remoteFingerprints = remoteFingerprints }
+            return
+        }
+        let connection = try DTLSConnection(context: dtlsContext, role: role, remoteFingerprints: remoteFingerprints)
+        dtls = connection
+        pendingDTLS = (role, remoteFingerprints)
+        if selectedPair != nil { startDTLS() }
+    }
+
+    /// Feeds one received datagram. Media packets are decrypted in place and given to `media`.
+    public func handleReceive(_ datagram: UnsafeMutableRawBufferPointer, from remote: SocketAddress,
+                              localAddress: SocketAddress, now: Instant, media: (MediaPacket) -> Void) {
+        self.now = now
+        guard !closed, let first = datagram.first else { return }
+        counters.datagramsReceived &+= 1
+        counters.bytesReceived &+= UInt64(datagram.count)
+        switch first {
+        case 0...3:
+            if !ice.handleReceive(UnsafeRawBufferPointer(datagram), from: remote, localAddress: localAddress, now: now) {
+                counters.unknownDatagrams &+= 1
+            }
+            drainICE()
+        case 20...63:
+            guard let dtls, selectedPair == nil || isFromSelectedRemote(remote) else {
+                counters.unknownDatagrams &+= 1
+                return
+            }
+            if dtls.state == .new { dtls.start(now: now) }
+            // Until ICE selects a pair (the peer may select first), DTLS answers where the record came from.
+            dtlsReturnRoute = (localAddress, remote)
+            dtls.handleReceive(UnsafeRawBufferPointer(datagram), now: now)
+            drainDTLS()
+        case 128...191:
+            guard let srtp, datagram.count >= 2 else {
+                counters.srtpRejected &+= 1
+                return
+            }
+            // RFC 5761 §4: RTCP packet types 192–223 put 64–95 in the RTP payload-type position.
+            let isRTCP = (64...95).contains(datagram[1] & 0x7F)
+            do {
+                if isRTCP {
+                    let length = try srtp.unprotectRTCP(datagram, length: datagram.count)
+                    media(.rtcp(UnsafeMutableRawBufferPointer(rebasing: datagram[0..<length])))
+                } else {
+                    let length = try srtp.unprotectRTP(datagram, length: datagram.count)
+                    media(.rtp(UnsafeMutableRawBufferPointer(rebasing: datagram[0..<length])))
+                }
+            } catch {
+                counters.srtpRejected &+= 1
+            }
+        default:
+            counters.unknownDatagrams &+= 1
+        }
+    }
+
+    /// Runs timers that are due.
+    public func handleTimeout(now: Instant) {
+        self.now = now
+        guard !closed else { return }
+        ice.handleTimeout(now: now)
+        drainICE()
+        if let dtls, let deadline = dtls.nextDeadline, deadline <= now {
+            dtls.handleTimeout(now: now)
+            drainDTLS()
+        }
+    }
+
+    /// The earliest time `handleTimeout` must run.
+    public var nextDeadline: Instant? {
+        guard !closed else { return nil }
+        let deadlines = [ice.nextDeadline, dtls?.nextDeadline].compactMap { $0 }
+        return deadlines.min()
+    }
+
+    public func pollTransmit() -> Transmit? {
+        guard transmitHead < transmits.count else {
+            if !transmits.isEmpty { transmits.removeAll(keepingCapacity: true); transmitHead = 0 }
+            return nil
+        }
+        defer { transmitHead += 1 }
+        return transmits[transmitHead]
+    }
+
+    public func pollEvent() -> Event? { events.isEmpty ? nil : events.removeFirst() }
+
+    /// Encrypts an RTP packet in place (growing the array by the SRTP tag) and queues it on the selected pair.
+    @discardableResult
+    public func sendRTP(_ packet: inout [UInt8]) -> Bool { protectAndQueue(&packet, rtcp: false) }
+
+    /// Encrypts a (compound) RTCP packet and queues it.
+    @discardableResult
+    public func sendRTCP(_ packet: inout [UInt8]) -> Bool { protectAndQueue(&packet, rtcp: true) }
+
+    /// Sends close_notify and stops the agents.
+    public func close() {
+        guard !closed else { return }
+        dtls?.close()
+        drainDTLS()
+        ice.close()
+        closed = true
+    }
+
+    // MARK: - Internals
+
+    private func protectAndQueue(_ packet: inout [UInt8], rtcp: Bool) -> Bool {
+        guard let srtp, let (source, destination) = route, !closed else {
+            counters.sendsDropped &+= 1
+            return false
+        }
+        let length = packet.count
+        packet.append(contentsOf: repeatElement(0, count: SRTPSession.maximumOverhead))
+        let protected: Int
+        do {
+            protected = try packet.withUnsafeMutableBytes { buffer throws(SRTPError) -> Int in
+                rtcp ? try srtp.protectRTCP(buffer, length: length) : try srtp.protectRTP(buffer, length: length)
+            }
+        } catch {
+            counters.sendsDropped &+= 1
+            return false
+        }
+        packet.removeLast(packet.count - protected)
+        enqueue(Transmit(source: source, destination: destination, bytes: packet))
+        return true
+    }
+
+    /// Our address and the peer's on the selected pair.
+    private var route: (SocketAddress, SocketAddress)? {
+        guard let pair = selectedPair, let local = pair.local.address, let remote = pair.remote.address else { return nil }
+        return (local, remote)
+    }
+
+    private func isFromSelectedRemote(_ address: SocketAddress) -> Bool {
+        guard let pair = selectedPair else { return false }
+        return pair.remote.address == address
+    }
+
+    private func enqueue(_ transmit: Transmit) {
+        counters.datagramsSent &+= 1
+        counters.bytesSent &+= UInt64(transmit.bytes.count)
+        transmits.append(transmit)
+    }
+
+    private func startDTLS() {
+        guard let dtls, dtls.state == .new, pendingDTLS != nil else { return }
+        pendingDTLS = nil
+        dtls.start(now: now)
+        drainDTLS()
+    }
+
+    private func drainICE() {
+        while let transmit = ice.pollTransmit() {
+            enqueue(Transmit(source: transmit.source, destination: transmit.destination, bytes: transmit.bytes))
+        }
+        while let event = ice.pollEvent() {
+            switch event {
+            case let .connectionStateChanged(state):
+                iceState = state
+                events.append(.iceStateChanged(state))
+            case let .selectedPairChanged(local, remote):
+                selectedPair = (local, remote)
+                events.append(.selectedPairChanged(local: local, remote: remote))
+                startDTLS()
+            case let .roleChanged(role):
+                events.append(.iceRoleChanged(role))
+            }
+        }
+    }
+
+    private func drainDTLS() {
+        guard let dtls else { return }
+        if dtls.state != .new && !announcedConnecting {
+            announcedConnecting = true
+            events.append(.dtlsStateChanged(.connecting))
+        }
+        while let datagram = dtls.pollTransmit() {
+            guard let (source, destination) = route ?? dtlsReturnRoute else { continue }
+            enqueue(Transmit(source: source, destination: destination, bytes: datagram))
+        }
+        while let event = dtls.pollEvent() {
+            switch event {
+            case let .connected(export):
+                guard let profile = SRTPProtectionProfile(dtlsProfileID: export.profile.id) else {
+                    events.append(.dtlsFailed(.noSRTPProfile))
+                    continue
+                }
+                do {
+                    let keys = try SRTPKeyingMaterial(profile: profile, exported: export.keyingMaterial,
+                                                      isDTLSClient: export.isClient)
+                    srtp = try SRTPSession(profile: profile, keys: keys)
+                    events.append(.dtlsStateChanged(.connected))
+                } catch {
+                    events.append(.dtlsFailed(.handshakeFailed("SRTP keys: \(error)")))
+                    events.append(.dtlsStateChanged(.failed))
+                }
+            case let .applicationData(bytes):
+                events.append(.dtlsApplicationData(bytes))
+            case .closed:
+                events.append(.dtlsStateChanged(.closed))
+            case let .failed(error):
+                events.append(.dtlsFailed(error))
+                events.append(.dtlsStateChanged(.failed))
+            }
+        }
+    }
+
+    private var announcedConnecting = false
+    private var dtlsReturnRoute: (SocketAddress, SocketAddress)?
+}

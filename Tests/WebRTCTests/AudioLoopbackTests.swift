@@ -1,0 +1,160 @@
+import Opus
+import Synchronization
+import Testing
+import SkylarkBase
+@testable import WebRTC
+
+/// Collects what an `RTCAudioSink` hears (first channel).
+final class HeardAudio: Sendable {
+    private final class Samples: Sendable {
+        let value = Mutex<[Int16]>([])
+    }
+
+    private let samples = Samples()
+    let sink: RTCAudioSink
+
+    init(track: MediaStreamTrack) {
+        sink = RTCAudioSink(track: track)
+        sink.onData = { [samples] event in
+            samples.value.withLock { all in
+                var index = 0
+                while index < event.samples.count {
+                    all.append(event.samples[index])
+                    index += event.channelCount
+                }
+            }
+        }
+    }
+
+    var all: [Int16] { samples.value.withLock { $0 } }
+
+    /// Dominant frequency after skipping the first 100 ms (decoder warm-up).
+    var frequency: Double {
+        let pcm = all
+        guard pcm.count > 9_600 else { return 0 }
+        return AudioAnalysis.dominantFrequency(samples: Array(pcm.dropFirst(4_800)), sampleRate: 48_000) ?? 0
+    }
+}
+
+/// Offer/answer between two connections in one process.
+func negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) async throws {
+    let offer = try await offerer.createOffer()
+    try await offerer.setLocalDescription(offer)
+    try await answerer.setRemoteDescription(#require(offerer.localDescription))
+    let answer = try await answerer.createAnswer()
+    try await answerer.setLocalDescription(answer)
+    try await offerer.setRemoteDescription(#require(answerer.localDescription))
+}
+
+@Suite(.serialized) struct AudioLoopbackTests {
+    /// Two peers on 127.0.0.1 over real UDP; each sends a tone, each hears the other's.
+    @Test(arguments: [true, false])
+    func toneCrossesRealUDP(firstPeerOffers: Bool) async throws {
+        let configuration = RTCConfiguration(bindAddresses: [.loopbackV4])
+        let alice = try RTCPeerConnection(configuration: configuration)
+        let bob = try RTCPeerConnection(configuration: configuration)
+        defer { alice.close(); bob.close() }
+        let aliceTone = try getUserMedia(constraints: MediaStreamConstraints(toneFrequency: 440))
+        let bobTone = try getUserMedia(constraints: MediaStreamConstraints(toneFrequency: 660))
+        try alice.addTrack(aliceTone.getAudioTracks()[0], aliceTone)
+        try bob.addTrack(bobTone.getAudioTracks()[0], bobTone)
+        let aliceHeard = Mutex<HeardAudio?>(nil), bobHeard = Mutex<HeardAudio?>(nil)
+        alice.onTrack = { event in aliceHeard.withLock { $0 = HeardAudio(track: event.track) } }
+        bob.onTrack = { event in bobHeard.withLock { $0 = HeardAudio(track: event.track) } }
+        if firstPeerOffers {
+            try await negotiate(offerer: alice, answerer: bob)
+        } else {
+            try await negotiate(offerer: bob, answerer: alice)
+        }
+        for _ in 0..<300 where alice.connectionState != .connected || bob.connectionState != .connected {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(alice.connectionState == .connected && bob.connectionState == .connected)
+        try await Task.sleep(for: .milliseconds(1_500))
+        let aliceFrequency = try #require(aliceHeard.withLock { $0 }).frequency
+        let bobFrequency = try #require(bobHeard.withLock { $0 }).frequency
+        #expect(abs(bobFrequency - 440) < 5, "bob heard \(bobFrequency) Hz")
+        #expect(abs(aliceFrequency - 660) < 5, "alice heard \(aliceFrequency) Hz")
+        #expect(bob.getReceivers()[0].packetsReceived > 40)
+        #expect(AudioAnalysis.audioLevel(bobHeard.withLock { $0 }!.all.suffix(9_600).map { $0 }) > 0.05)
+        aliceTone.getTracks().forEach { $0.stop() }
+        bobTone.getTracks().forEach { $0.stop() }
+    }
+
+    /// The same in memory on a simulated clock, with loss and reordering.
+    @Test func toneCrossesALossyReorderingSimulatedNetwork() async throws {
+        let network = SimulatedNetwork(conditions: .init(loss: 0, delay: .milliseconds(20), jitter: .milliseconds(15)), seed: 7)
+        let configuration = RTCConfiguration(bindAddresses: [.v4(10, 0, 0, 1)], network: network)
+        let alice = try RTCPeerConnection(configuration: configuration)
+        let bob = try RTCPeerConnection(configuration: RTCConfiguration(bindAddresses: [.v4(10, 0, 0, 2)], network: network))
+        defer { alice.close(); bob.close() }
+        let source = RTCAudioSource()
+        try alice.addTrack(source.createTrack())
+        let heard = Mutex<HeardAudio?>(nil)
+        bob.onTrack = { event in heard.withLock { $0 = HeardAudio(track: event.track) } }
+        try await negotiate(offerer: alice, answerer: bob)
+        // Connect on a clean network, then make it lossy (OpenSSL's DTLS timers run on the wall clock).
+        network.run(for: .seconds(2))
+        #expect(alice.connectionState == .connected && bob.connectionState == .connected)
+        network.conditions.loss = 0.05
+        var tone = ToneGenerator(frequency: 523.25, amplitude: 0.3, sampleRate: 48_000, channels: 1)
+        var nextFrame = network.now()
+        network.run(for: .seconds(3)) { now in
+            while nextFrame <= now {
+                source.onData(RTCOnDataEvent(samples: tone.nextFrame(), sampleRate: 48_000, channelCount: 1))
+                nextFrame += .milliseconds(10)
+            }
+        }
+        let received = bob.getReceivers()[0].packetsReceived
+        // 150 packets sent in 3 s, 5 % lost.
+        #expect(received > 120 && received < 150, "received \(received)")
+        let frequency = try #require(heard.withLock { $0 }).frequency
+        #expect(abs(frequency - 523.25) < 5, "heard \(frequency) Hz")
+    }
+}
+
+@Suite struct HostileInputTests {
+    /// Garbage, truncated packets and a replayed SRTP packet are counted and dropped; audio keeps flowing.
+    @Test func badDatagramsAreCountedAndTheConnectionKeepsWorking() async throws {
+        let network = SimulatedNetwork(seed: 3)
+        let alice = try RTCPeerConnection(configuration: RTCConfiguration(bindAddresses: [.v4(10, 0, 0, 1)], network: network))
+        let bob = try RTCPeerConnection(configuration: RTCConfiguration(bindAddresses: [.v4(10, 0, 0, 2)], network: network))
+        defer { alice.close(); bob.close() }
+        let source = RTCAudioSource()
+        try alice.addTrack(source.createTrack())
+        let captured = Mutex<[([UInt8], SocketAddress, SocketAddress)]>([])
+        network.onSend = { bytes, from, to in
+            if let first = bytes.first, first >= 128, first <= 191 { captured.withLock { $0.append((bytes, from, to)) } }
+        }
+        try await negotiate(offerer: alice, answerer: bob)
+        network.run(for: .seconds(2))
+        #expect(bob.connectionState == .connected)
+        var tone = ToneGenerator(frequency: 440, amplitude: 0.3, sampleRate: 48_000, channels: 1)
+        func feed(_ seconds: Int) {
+            var next = network.now()
+            network.run(for: .seconds(Int64(seconds))) { now in
+                while next <= now {
+                    source.onData(RTCOnDataEvent(samples: tone.nextFrame(), sampleRate: 48_000, channelCount: 1))
+                    next += .milliseconds(10)
+                }
+            }
+        }
+        feed(1)
+        let before = bob.getReceivers()[0].packetsReceived
+        let rejectedBefore = bob.transportCounters.srtpRejected
+        let (packet, from, to) = try #require(captured.withLock { $0.first { $0.0.count > 20 } })
+        var generator = SystemRandomNumberGenerator()
+        for size in [0, 1, 2, 12, 20, 100, 1_500] {
+            let garbage = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            network.inject(garbage, from: from, to: to)
+        }
+        network.inject([0x00, 0x01, 0x00, 0x50, 0x21, 0x12, 0xA4, 0x42], from: from, to: to)  // truncated STUN
+        network.inject(Array(packet.prefix(15)), from: from, to: to)  // truncated SRTP
+        network.inject(packet, from: from, to: to)  // replayed SRTP
+        feed(1)
+        let counters = bob.transportCounters
+        #expect(counters.srtpRejected >= rejectedBefore + 2, "\(counters)")
+        #expect(bob.getReceivers()[0].packetsReceived >= before + 45)
+        #expect(bob.connectionState == .connected)
+    }
+}
