@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "WebRTC", targets: ["WebRTC"]),
+        .executable(name: "skylark-peer", targets: ["SkylarkPeer"]),
     ],
     targets: [
         // C libraries from the system (Debian's -dev packages), and one C target for macro wrappers and sendmmsg.
@@ -32,6 +33,9 @@ let package = Package(
         .target(name: "WebRTC", dependencies: [
             "SkylarkBase", "SDP", "STUN", "ICE", "DTLS", "SRTP", "RTP", "Opus", "UDPRuntime",
         ]),
+
+        // A command-line peer for interop tests and demos.
+        .executableTarget(name: "SkylarkPeer", dependencies: ["WebRTC", "Opus", "SkylarkBase"]),
 
         .testTarget(name: "SkylarkBaseTests", dependencies: ["SkylarkBase"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"], resources: [.copy("Offers")]),
