@@ -135,30 +135,35 @@ final class HTTPConnection: @unchecked Sendable {
     // MARK: Reading
 
     private func readable() {
-        guard phase != .closed else { return }
+        guard phase != .closed, !readSuspended else { return }
         let capacity = 32_768
-        withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 16) { scratch in
-            guard let base = scratch.baseAddress else { return }
-            // A bounded number of reads per event keeps one busy client from starving the others on this queue.
+        let drained = withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 16) { scratch -> Bool in
+            guard let base = scratch.baseAddress else { return true }
+            // A bounded number of reads per turn keeps one busy client from starving the others on this queue.
             for _ in 0..<8 {
                 let count = recv(fd, base, capacity, 0)
                 if count > 0 {
-                    guard ingest(UnsafeRawBufferPointer(start: base, count: count)) else { return }
-                    if count < capacity { break }
+                    guard ingest(UnsafeRawBufferPointer(start: base, count: count)) else { return true }
+                    if phase == .reading { processBuffered() }
+                    // Handling a request (or closing) stops reading; the rest stays in the kernel until then.
+                    if readSuspended || phase == .closed { return true }
                     continue
                 }
                 if count == 0 {
                     endOfInput()
-                    return
+                    return true
                 }
                 let code = errno
                 if code == EINTR { continue }
-                if code == EAGAIN || code == EWOULDBLOCK { break }
+                if code == EAGAIN || code == EWOULDBLOCK { return true }
                 close()
-                return
+                return true
             }
-            if phase == .reading { processBuffered() }
+            return false
         }
+        // Not drained to EAGAIN yet: continue in a later turn. Dispatch may not report bytes (or a reset) that were
+        // already pending when it last signalled, so never rely on another event for them.
+        if !drained { queue.async { [self] in readable() } }
     }
 
     /// Takes received bytes; false when the connection ended while doing so.
@@ -383,6 +388,8 @@ final class HTTPConnection: @unchecked Sendable {
         guard readSuspended, phase != .closed, !peerClosedInput, let readSource else { return }
         readSuspended = false
         readSource.resume()
+        // Bytes that arrived while reading was suspended may not produce a new event.
+        queue.async { [self] in readable() }
     }
 
     private func suspendReading() {
