@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "COpenSSL"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
     ],
     swiftLanguageModes: [.v6]
 )

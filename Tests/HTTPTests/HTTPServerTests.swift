@@ -17,6 +17,7 @@ let echoHandler: HTTPHandler = { request in
         var response = HTTPResponse.text("\(request.method) \(request.path) \(request.bodyText)")
         response.headers.add(name: "X-Query", value: request.query.sorted { $0.key < $1.key }
             .map { "\($0.key)=\($0.value)" }.joined(separator: "&"))
+        response.headers.add(name: "X-Remote", value: request.remoteAddress.map { "\($0.ip)" } ?? "none")
         return response
     }
 }
@@ -40,6 +41,7 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(first.status, 200)
         XCTAssertEqual(first.text, "GET /hello ")
         XCTAssertEqual(first.headers["X-Query"], "a=1&b=x y")
+        XCTAssertEqual(first.headers["X-Remote"], "127.0.0.1")
         XCTAssertEqual(first.headers["content-length"], "11")
         XCTAssertNotNil(first.headers["Date"])
         XCTAssertTrue(first.headers["Date"]?.hasSuffix(" GMT") ?? false)
