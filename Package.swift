@@ -29,6 +29,9 @@ let package = Package(
         // Runtime: UDP sockets and timers over Dispatch.
         .target(name: "UDPRuntime", dependencies: ["SkylarkBase", "CSkylarkShims"]),
 
+        // HTTP/1.1 server (optionally over TLS) for WHIP/WHEP and the admin API.
+        .target(name: "HTTP", dependencies: ["SkylarkBase", "COpenSSL", "CSkylarkShims"]),
+
         // The W3C / python-webrtc object model over the core.
         .target(name: "WebRTC", dependencies: [
             "SkylarkBase", "SDP", "STUN", "ICE", "DTLS", "SRTP", "RTP", "Opus", "UDPRuntime",
@@ -46,6 +49,7 @@ let package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
     ],
     swiftLanguageModes: [.v6]
 )
