@@ -23,6 +23,9 @@ public final class RTCRtpReceiver: Sendable {
         var bytesReceived: UInt64 = 0
         var lastAudioLevel: Double = 0
         var decoder: OpusDecoder?
+        var reorder = ReorderBuffer()
+        /// Samples per channel of the last decoded frame, for concealing a lost one.
+        var lastFrameSize = 960
         var onPacket: (@Sendable (RTCRtpPacket) -> Void)?
     }
 

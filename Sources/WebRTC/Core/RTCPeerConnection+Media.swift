@@ -191,22 +191,28 @@ extension RTCPeerConnection {
            let value = header.extensionElement(id: id, in: UnsafeRawBufferPointer(buffer)), let first = value.first {
             level = first & 0x7F
         }
-        let (callback, decoder) = receiver.state.withLock { state -> ((@Sendable (RTCRtpPacket) -> Void)?, OpusDecoder?) in
+        let (callback, decoder, ready) = receiver.state.withLock { state -> ((@Sendable (RTCRtpPacket) -> Void)?, OpusDecoder?, [[UInt8]?]) in
             state.packetsReceived &+= 1
             state.bytesReceived &+= UInt64(payload.count)
-            if state.decoder == nil && receiver.track.hasPCMSinks {
-                state.decoder = try? OpusDecoder(sampleRate: 48_000, channels: 2)
-            }
-            return (state.onPacket, receiver.track.hasPCMSinks ? state.decoder : nil)
+            guard receiver.track.hasPCMSinks else { return (state.onPacket, nil, []) }
+            if state.decoder == nil { state.decoder = try? OpusDecoder(sampleRate: 48_000, channels: 2) }
+            return (state.onPacket, state.decoder, state.reorder.insert(sequence: header.sequenceNumber, payload: payload))
         }
         if receiver.track.muted { receiver.track.markUnmuted() }
         callback?(RTCRtpPacket(payloadType: header.payloadType, sequenceNumber: header.sequenceNumber,
                                timestamp: header.timestamp, ssrc: header.ssrc, marker: header.marker,
                                payload: payload, audioLevel: level))
-        if let decoder, let pcm = try? decoder.decode(payload) {
+        guard let decoder else { return }
+        for item in ready {
+            // A packet given up on is concealed by the decoder (RFC 6716 §4.4), one frame of the last size.
+            let frameSize = receiver.state.withLock { $0.lastFrameSize }
+            guard let pcm = try? decoder.decode(item, frameSize: item == nil ? frameSize : nil), !pcm.isEmpty else { continue }
             let event = RTCOnDataEvent(samples: pcm, sampleRate: 48_000, channelCount: 2)
             let linear = AudioAnalysis.audioLevel(pcm)
-            receiver.state.withLock { $0.lastAudioLevel = linear }
+            receiver.state.withLock { state in
+                state.lastAudioLevel = linear
+                if item != nil { state.lastFrameSize = pcm.count / 2 }
+            }
             receiver.track.deliver(pcm: event)
         }
     }
