@@ -8,6 +8,10 @@ let package = Package(
     products: [
         .library(name: "WebRTC", targets: ["WebRTC"]),
         .executable(name: "skylark-peer", targets: ["SkylarkPeer"]),
+        .executable(name: "skylark", targets: ["Skylark"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // C libraries from the system (Debian's -dev packages), and one C target for macro wrappers and sendmmsg.
@@ -31,6 +35,16 @@ let package = Package(
 
         // HTTP/1.1 server (optionally over TLS) for WHIP/WHEP and the admin API.
         .target(name: "HTTP", dependencies: ["SkylarkBase", "COpenSSL", "CSkylarkShims"]),
+
+        // The server: sessions on one UDP port and the relay, then WHIP/WHEP over HTTP.
+        .target(name: "SFU", dependencies: [
+            "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "UDPRuntime", "WebRTC", "CSkylarkShims",
+        ]),
+        .target(name: "WHIP", dependencies: ["HTTP", "SFU"]),
+        .executableTarget(name: "Skylark", dependencies: [
+            "WHIP", "SFU", "HTTP", "SkylarkBase",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // The W3C / python-webrtc object model over the core.
         .target(name: "WebRTC", dependencies: [

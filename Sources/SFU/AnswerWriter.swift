@@ -1,0 +1,118 @@
+import SkylarkBase
+
+/// Writes the server's answer (RFC 8829 §5.3.1 shape, with what WHIP/WHEP clients rely on): ICE-lite, every
+/// server candidate (the server never trickles), BUNDLE, rtcp-mux and a mid on every section.
+struct AnswerWriter {
+    var sessionID: UInt64
+    var sessionVersion: UInt64 = 1
+    var ufrag: String
+    var password: String
+    var fingerprint: String
+    /// "passive" (the client is the DTLS client) or "active" (FFmpeg offers setup:passive).
+    var setup: String
+    /// Host candidates, the one clients should use first.
+    var candidates: [String]
+    /// The SSRC and stream/track ids the server sends with, per kind (viewers only).
+    var sendSSRC: (audio: UInt32, video: UInt32)
+    var cname: String
+    var streamID: String
+    /// Whether the server sends (WHEP) or receives (WHIP).
+    var serverSends: Bool
+
+    func write(_ offer: NegotiatedOffer) -> String {
+        var lines = [
+            "v=0",
+            "o=skylark \(sessionID) \(sessionVersion) IN IP4 0.0.0.0",
+            "s=-",
+            "t=0 0",
+            "a=ice-lite",
+        ]
+        if !offer.bundleMids.isEmpty { lines.append("a=group:BUNDLE " + offer.bundleMids.joined(separator: " ")) }
+        lines.append("a=msid-semantic: WMS \(streamID)")
+        for section in offer.sections {
+            guard section.accepted, let kind = section.kind else {
+                // Rejected: port 0, a format copied from nothing in particular, and the mid (RFC 8843 §7.3.3).
+                lines.append("m=\(section.kind == .video ? "video" : "audio") 0 UDP/TLS/RTP/SAVPF 0")
+                lines.append("c=IN IP4 0.0.0.0")
+                lines.append("a=mid:\(section.mid)")
+                lines.append("a=inactive")
+                continue
+            }
+            let kindName = kind == .audio ? "audio" : "video"
+            let port = candidatePort
+            lines.append("m=\(kindName) \(port) UDP/TLS/RTP/SAVPF \(section.payloadType)")
+            lines.append("c=IN IP4 \(candidateAddress)")
+            lines.append("a=mid:\(section.mid)")
+            lines.append("a=ice-ufrag:\(ufrag)")
+            lines.append("a=ice-pwd:\(password)")
+            lines.append("a=fingerprint:\(fingerprint)")
+            lines.append("a=setup:\(setup)")
+            lines.append(serverSends ? "a=sendonly" : "a=recvonly")
+            lines.append("a=rtcp-mux")
+            if section.rtcpReducedSize { lines.append("a=rtcp-rsize") }
+            let channels = section.channels.map { "/\($0)" } ?? ""
+            lines.append("a=rtpmap:\(section.payloadType) \(section.codecName)/\(section.clockRate)\(channels)")
+            if !section.formatParameters.isEmpty { lines.append("a=fmtp:\(section.payloadType) \(section.formatParameters)") }
+            for feedback in section.feedback { lines.append("a=rtcp-fb:\(section.payloadType) \(feedback)") }
+            if serverSends {
+                let ssrc = kind == .audio ? sendSSRC.audio : sendSSRC.video
+                let track = "\(streamID)-\(kindName)"
+                lines.append("a=msid:\(streamID) \(track)")
+                lines.append("a=ssrc:\(ssrc) cname:\(cname)")
+                lines.append("a=ssrc:\(ssrc) msid:\(streamID) \(track)")
+            }
+            // Every candidate in every bundled section: some clients read only the first section's.
+            for candidate in candidates { lines.append("a=candidate:\(candidate)") }
+            lines.append("a=end-of-candidates")
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// The first candidate's address and port go into c= and m= (RFC 8839 §4.2.1.2 default candidate).
+    private var candidateAddress: String {
+        guard let first = candidates.first else { return "0.0.0.0" }
+        let parts = first.split(separator: " ")
+        return parts.count > 4 ? String(parts[4]) : "0.0.0.0"
+    }
+
+    private var candidatePort: String {
+        guard let first = candidates.first else { return "9" }
+        let parts = first.split(separator: " ")
+        return parts.count > 5 ? String(parts[5]) : "9"
+    }
+}
+
+/// An SDP fragment for PATCH (RFC 8840 §9): trickled candidates, or new credentials for an ICE restart.
+struct SDPFragment: Sendable {
+    var ufrag: String?
+    var password: String?
+    var candidates: [(mid: String?, value: String)] = []
+    var endOfCandidates = false
+
+    /// Reads `application/trickle-ice-sdpfrag`. Unknown lines are ignored; lines must be `x=value`.
+    init(parsing text: String) throws(SFUError) {
+        guard text.utf8.count <= 65_536 else { throw .badFragment("the fragment is larger than 64 KiB") }
+        var mid: String?
+        var lineNumber = 0
+        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            lineNumber += 1
+            let line = String(rawLine)
+            guard line.count >= 2, line.dropFirst().first == "=" else {
+                throw .badFragment("line \(lineNumber) is not a <type>=<value> line")
+            }
+            guard line.hasPrefix("a=") else { continue }
+            let attribute = line.dropFirst(2)
+            let name = attribute.prefix { $0 != ":" }
+            let value = attribute.count > name.count ? String(attribute.dropFirst(name.count + 1)) : ""
+            switch name {
+            case "ice-ufrag": ufrag = value
+            case "ice-pwd": password = value
+            case "mid": mid = value
+            case "candidate": candidates.append((mid, value))
+            case "end-of-candidates": endOfCandidates = true
+            default: break
+            }
+        }
+        if (ufrag == nil) != (password == nil) { throw .badFragment("a=ice-ufrag and a=ice-pwd must come together") }
+    }
+}

@@ -1,0 +1,616 @@
+import CSkylarkShims
+import Dispatch
+import DTLS
+import Glibc
+import ICE
+import RTP
+import SDP
+import SkylarkBase
+import Synchronization
+import UDPRuntime
+import WebRTC
+
+/// The media half of the server: WHIP publishers and WHEP viewers on one UDP port, each publisher's RTP relayed
+/// to all of its stream's viewers.
+///
+/// Every session is a `BundleTransport` (ICE-lite, DTLS, SRTP) fed from the shared socket: STUN is routed by the
+/// ufrag in its USERNAME (RFC 8445 §7.3), everything else by the sender's address once ICE has seen it.
+/// All state lives on one serial queue; a publisher's packet is forwarded to every viewer without hopping queues,
+/// and the datagrams go out in `sendmmsg` batches.
+public final class SFU: @unchecked Sendable {
+    public let configuration: SFUConfiguration
+    /// The bound UDP address.
+    public let localAddress: SocketAddress
+    /// Called on the SFU's queue when a session ends, with why.
+    public var onSessionEnded: (@Sendable (SessionInfo, String) -> Void)? {
+        get { endedHandler.withLock { $0 } }
+        set { endedHandler.withLock { $0 = newValue } }
+    }
+
+    let queue = DispatchQueue(label: "skylark.sfu")
+    private let socket: UDPSocket
+    private let dtlsContext: DTLSContext
+    private let endedHandler = Mutex<(@Sendable (SessionInfo, String) -> Void)?>(nil)
+    private var timer: DispatchSourceTimer?
+
+    // Owned by `queue`.
+    private var sessions: [String: MediaSession] = [:]
+    private var byUfrag: [String: MediaSession] = [:]
+    private var byAddress: [SocketAddress: MediaSession] = [:]
+    private var publishers: [String: MediaSession] = [:]
+    private var viewers: [String: [MediaSession]] = [:]
+    private let outgoing = DatagramBatch()
+    private var lastReports: Instant = .zero
+    /// Datagrams that matched no session.
+    private var strayDatagrams: UInt64 = 0
+    private var dtlsFailures: UInt64 = 0
+    private var stopped = false
+
+    /// Binds the UDP port and starts the timer. Throws when the port cannot be bound.
+    public init(configuration: SFUConfiguration = SFUConfiguration(), dtlsContext: DTLSContext? = nil) throws {
+        self.configuration = configuration
+        self.dtlsContext = try dtlsContext ?? DTLSContext()
+        socket = try UDPSocket(bindTo: configuration.udpAddress, receiveBufferBytes: 1 << 23)
+        localAddress = socket.localAddress
+        socket.startReceiving(on: queue) { [unowned self] bytes, from in
+            self.receive(bytes, from: from)
+        }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + .milliseconds(10), repeating: .milliseconds(10), leeway: .milliseconds(2))
+        timer.setEventHandler { [unowned self] in self.tick() }
+        timer.resume()
+        self.timer = timer
+    }
+
+    /// Ends every session and releases the port.
+    public func shutdown() {
+        queue.sync {
+            guard !stopped else { return }
+            for session in Array(sessions.values) { end(session, reason: "server shutting down") }
+            flush()
+            stopped = true
+            timer?.cancel()
+            timer = nil
+            socket.close()
+        }
+    }
+
+    // MARK: - Sessions
+
+    /// Accepts a WHIP offer for `stream`. With `replace`, an existing publisher is ended instead of refusing.
+    public func publish(stream: String, offer: String, replace: Bool = false) async throws(SFUError) -> (id: String, answer: String, etag: String) {
+        try await run { () throws(SFUError) in
+            let description = try Self.parse(offer)
+            if let current = self.publishers[stream] {
+                guard replace else { throw .streamBusy(stream) }
+                self.end(current, reason: "replaced by a new publisher")
+            }
+            let negotiated = try NegotiatedOffer(offer: description, publisher: true)
+            let session = try self.makeSession(role: .publisher, stream: stream, offer: negotiated)
+            self.publishers[stream] = session
+            return (session.id, session.answer, session.etag)
+        }
+    }
+
+    /// Accepts a WHEP offer for `stream`. Viewers may come before the publisher: they hear it when it arrives.
+    public func play(stream: String, offer: String) async throws(SFUError) -> (id: String, answer: String, etag: String) {
+        try await run { () throws(SFUError) in
+            let description = try Self.parse(offer)
+            let publisherVideo = self.publishers[stream]?.offer.video?.codecName
+            let negotiated = try NegotiatedOffer(offer: description, publisher: false, preferredVideoCodec: publisherVideo)
+            let session = try self.makeSession(role: .viewer, stream: stream, offer: negotiated)
+            self.viewers[stream, default: []].append(session)
+            return (session.id, session.answer, session.etag)
+        }
+    }
+
+    /// Applies a PATCH (RFC 9725 §4.3): trickled candidates, or an ICE restart when the fragment has new credentials.
+    public func patch(sessionID: String, fragment text: String, ifMatch: String?) async throws(SFUError) -> PatchResult {
+        try await run { () throws(SFUError) -> PatchResult in
+            guard let session = self.sessions[sessionID] else { throw .unknownSession }
+            let fragment = try SDPFragment(parsing: text)
+            guard let ifMatch else { throw .preconditionRequired }
+            let isRestart = fragment.ufrag != nil && fragment.ufrag != session.offer.remoteCredentials.ufrag
+            if isRestart {
+                guard ifMatch == "*" || ifMatch == session.etag else { throw .preconditionFailed }
+                return self.restart(session, fragment: fragment)
+            }
+            guard ifMatch == session.etag || ifMatch == "*" else { throw .preconditionFailed }
+            for (_, value) in fragment.candidates {
+                if let candidate = try? ICECandidate(parsing: value) { session.transport.ice.addRemoteCandidate(candidate) }
+            }
+            if fragment.endOfCandidates { session.transport.ice.setRemoteEndOfCandidates() }
+            self.drain(session)
+            return .trickled
+        }
+    }
+
+    /// Ends a session (DELETE, or an operator's kick). Returns false when there was none.
+    @discardableResult
+    public func end(sessionID: String, reason: String) async -> Bool {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                guard let session = self.sessions[sessionID] else { return continuation.resume(returning: false) }
+                self.end(session, reason: reason)
+                self.flush()
+                continuation.resume(returning: true)
+            }
+        }
+    }
+
+    /// Every live session.
+    public func sessionList() async -> [SessionInfo] {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                let now = Instant.now()
+                continuation.resume(returning: self.sessions.values.sorted { $0.created < $1.created }.map { self.info($0, now: now) })
+            }
+        }
+    }
+
+    /// One live session.
+    public func session(id: String) async -> SessionInfo? {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: self.sessions[id].map { self.info($0, now: Instant.now()) }) }
+        }
+    }
+
+    /// Streams with a publisher or viewers.
+    public func streamList() async -> [StreamInfo] {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                var names = Set(self.publishers.keys)
+                for (name, list) in self.viewers where !list.isEmpty { names.insert(name) }
+                continuation.resume(returning: names.sorted().map { name in
+                    StreamInfo(name: name, publishing: self.publishers[name] != nil,
+                               viewers: self.viewers[name]?.count ?? 0,
+                               hasVideo: self.publishers[name]?.offer.video != nil)
+                })
+            }
+        }
+    }
+
+    /// Counters for metrics: sessions by role, datagrams that matched nothing, DTLS failures.
+    public func counters() async -> (publishers: Int, viewers: Int, stray: UInt64, dtlsFailures: UInt64) {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: (self.publishers.count, self.viewers.values.reduce(0) { $0 + $1.count },
+                                                self.strayDatagrams, self.dtlsFailures))
+            }
+        }
+    }
+
+    // MARK: - Internals: session life
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable () throws(SFUError) -> T) async throws(SFUError) -> T {
+        let result: Result<T, SFUError> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(SFUError) {
+                    let value = try body()
+                    self.flush()
+                    continuation.resume(returning: .success(value))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    private static func parse(_ offer: String) throws(SFUError) -> SessionDescription {
+        do {
+            return try SessionDescription(parsing: offer)
+        } catch {
+            throw .badOffer("SDP line \(error.line): \(error.reason)")
+        }
+    }
+
+    private func makeSession(role: MediaSession.Role, stream: String, offer: NegotiatedOffer) throws(SFUError) -> MediaSession {
+        guard !stopped else { throw .full }
+        guard sessions.count < configuration.maximumSessions else { throw .full }
+        let credentials = ICECredentials.random()
+        let agent = ICEAgent(role: .controlled, isLite: true, localCredentials: credentials)
+        agent.addLocalCandidate(.host(address: localAddress))
+        agent.setRemoteCredentials(ICECredentials(ufrag: offer.remoteCredentials.ufrag,
+                                                  password: offer.remoteCredentials.password))
+        for value in offer.candidates {
+            if let candidate = try? ICECandidate(parsing: value) { agent.addRemoteCandidate(candidate) }
+        }
+        let transport = BundleTransport(ice: agent, dtlsContext: dtlsContext)
+        // RFC 8842 §5.3: answer actpass with passive (the client connects); a passive offer (FFmpeg) makes the
+        // server the DTLS client.
+        let dtlsRole: DTLSConnection.Role = offer.remoteSetup == .passive ? .client : .server
+        do {
+            try transport.configureDTLS(role: dtlsRole, remoteFingerprints: offer.fingerprints.map {
+                DTLSFingerprint(algorithm: $0.algorithm, bytes: $0.bytes)
+            })
+        } catch {
+            throw .badOffer("DTLS cannot start: \(error)")
+        }
+        let id = Self.token(22)
+        var writer = AnswerWriter(
+            sessionID: UInt64.random(in: 1...(1 << 62)), ufrag: credentials.ufrag, password: credentials.password,
+            fingerprint: dtlsContext.certificate.fingerprint.sdpValue, setup: dtlsRole == .client ? "active" : "passive",
+            candidates: candidateLines(), sendSSRC: (UInt32.random(in: 1...UInt32.max), UInt32.random(in: 1...UInt32.max)),
+            cname: Self.token(16), streamID: Self.streamID(stream), serverSends: role == .viewer)
+        let answer = writer.write(offer)
+        writer.sessionVersion += 1
+        let session = MediaSession(id: id, role: role, stream: stream, transport: transport, offer: offer,
+                                   etag: "\"\(credentials.ufrag)\"", answer: answer, now: Instant.now(),
+                                   wallClock: Self.wallClockNanoseconds())
+        if role == .viewer {
+            if let audio = offer.audio {
+                session.audioOut = OutgoingStream(ssrc: writer.sendSSRC.audio, payloadType: audio.payloadType, clockRate: 48_000)
+            }
+            if let video = offer.video {
+                session.videoOut = OutgoingStream(ssrc: writer.sendSSRC.video, payloadType: video.payloadType, clockRate: 90_000)
+            }
+        } else {
+            session.audioSSRC = offer.audio?.ssrcs.first
+            session.videoSSRC = offer.video?.ssrcs.first
+        }
+        sessions[id] = session
+        byUfrag[credentials.ufrag] = session
+        return session
+    }
+
+    private func restart(_ session: MediaSession, fragment: SDPFragment) -> PatchResult {
+        let old = session.transport.ice.localCredentials.ufrag
+        let credentials = ICECredentials.random()
+        session.transport.ice.restart(localCredentials: credentials)
+        session.transport.ice.addLocalCandidate(.host(address: localAddress))
+        if let ufrag = fragment.ufrag, let password = fragment.password {
+            session.transport.ice.setRemoteCredentials(ICECredentials(ufrag: ufrag, password: password))
+            session.offer.remoteCredentials = (ufrag, password)
+        }
+        for (_, value) in fragment.candidates {
+            if let candidate = try? ICECandidate(parsing: value) { session.transport.ice.addRemoteCandidate(candidate) }
+        }
+        byUfrag[old] = nil
+        byUfrag[credentials.ufrag] = session
+        session.etag = "\"\(credentials.ufrag)\""
+        var lines = ["a=ice-lite", "a=ice-ufrag:\(credentials.ufrag)", "a=ice-pwd:\(credentials.password)"]
+        for section in session.offer.sections where section.accepted {
+            lines.append("m=\(section.kind == .video ? "video" : "audio") 9 UDP/TLS/RTP/SAVPF \(section.payloadType)")
+            lines.append("a=mid:\(section.mid)")
+            for candidate in candidateLines() { lines.append("a=candidate:\(candidate)") }
+            lines.append("a=end-of-candidates")
+        }
+        drain(session)
+        return .restarted(fragment: lines.joined(separator: "\r\n") + "\r\n", etag: session.etag)
+    }
+
+    private func end(_ session: MediaSession, reason: String) {
+        guard sessions.removeValue(forKey: session.id) != nil else { return }
+        let info = self.info(session, now: Instant.now())
+        session.transport.close()
+        drain(session)
+        byUfrag = byUfrag.filter { $0.value !== session }
+        for address in session.remoteAddresses where byAddress[address] === session { byAddress[address] = nil }
+        switch session.role {
+        case .publisher:
+            if publishers[session.stream] === session { publishers[session.stream] = nil }
+        case .viewer:
+            viewers[session.stream]?.removeAll { $0 === session }
+            if viewers[session.stream]?.isEmpty == true { viewers[session.stream] = nil }
+        }
+        endedHandler.withLock { $0 }?(info, reason)
+    }
+
+    /// Host candidates: the announced addresses (1:1 NAT) first, else the bound one (RFC 8445 §5.1.1.1).
+    private func candidateLines() -> [String] {
+        let addresses = configuration.announcedAddresses.isEmpty ? [localAddress.ip] : configuration.announcedAddresses
+        return addresses.enumerated().map { index, ip in
+            ICECandidate.host(address: SocketAddress(ip: ip, port: localAddress.port),
+                              localPreference: UInt16(clamping: 65_535 - index)).sdpValue
+        }
+    }
+
+    private func info(_ session: MediaSession, now: Instant) -> SessionInfo {
+        let seconds = max((now - session.created).secondsValue, 0.001)
+        return SessionInfo(
+            id: session.id, stream: session.stream, role: session.role.rawValue,
+            iceState: "\(session.transport.iceState)", connected: session.isConnected,
+            remoteAddress: session.transport.selectedPair?.remote.address?.description,
+            createdAt: Double(session.createdWallClock) / 1e9, seconds: seconds,
+            counters: countersWithTransport(session),
+            bitrateIn: Double(session.counters.bytesIn) * 8 / seconds,
+            bitrateOut: Double(session.counters.bytesOut) * 8 / seconds,
+            hasVideo: session.offer.video != nil)
+    }
+
+    private func countersWithTransport(_ session: MediaSession) -> SessionCounters {
+        var counters = session.counters
+        counters.rejected = session.transport.counters.srtpRejected + session.transport.counters.unknownDatagrams
+        if session.role == .publisher {
+            counters.packetsLost = session.receiveStatistics.values.reduce(0) { $0 + $1.cumulativeLost }
+            counters.jitter = session.receiveStatistics.values.map(\.jitterSeconds).max() ?? 0
+        }
+        return counters
+    }
+
+    // MARK: - Internals: packets in
+
+    private func receive(_ bytes: UnsafeMutableRawBufferPointer, from remote: SocketAddress) {
+        guard let first = bytes.first else { return }
+        let now = Instant.now()
+        var session = byAddress[remote]
+        if first <= 3 {
+            // STUN: route by the ufrag the client put in USERNAME ("<ours>:<theirs>").
+            if let fragments = ICEAgent.usernameFragments(ofRequest: UnsafeRawBufferPointer(bytes)),
+               let owner = byUfrag[fragments.local] {
+                session = owner
+            }
+        }
+        guard let session else {
+            strayDatagrams &+= 1
+            return
+        }
+        let wasConnected = session.isConnected
+        session.transport.handleReceive(bytes, from: remote, localAddress: localAddress, now: now) { packet in
+            switch packet {
+            case let .rtp(buffer): self.receiveRTP(buffer, on: session, now: now)
+            case let .rtcp(buffer): self.receiveRTCP(buffer, on: session, now: now)
+            }
+        }
+        if first <= 3, !session.remoteAddresses.contains(remote), session.transport.selectedPair?.remote.address == remote {
+            session.remoteAddresses.insert(remote)
+            byAddress[remote] = session
+        }
+        drain(session)
+        if !wasConnected && session.isConnected { sessionConnected(session, now: now) }
+        flush()
+    }
+
+    private func sessionConnected(_ session: MediaSession, now: Instant) {
+        session.connectedAt = now
+        if session.role == .viewer, session.videoOut != nil, let publisher = publishers[session.stream] {
+            requestKeyframe(from: publisher, now: now, force: true)
+        }
+    }
+
+    private func receiveRTP(_ buffer: UnsafeMutableRawBufferPointer, on session: MediaSession, now: Instant) {
+        guard session.role == .publisher,
+              let header = try? RTPHeader(parsing: UnsafeRawBufferPointer(buffer)) else { return }
+        session.counters.packetsIn &+= 1
+        session.counters.bytesIn &+= UInt64(buffer.count)
+        let isVideo: Bool
+        if header.payloadType == session.offer.audio?.payloadType {
+            isVideo = false
+            session.audioSSRC = header.ssrc
+        } else if header.payloadType == session.offer.video?.payloadType {
+            isVideo = true
+            session.videoSSRC = header.ssrc
+            session.rememberVideo(UnsafeRawBufferPointer(buffer), sequence: header.sequenceNumber)
+        } else {
+            return  // RTX, FEC or anything not negotiated: not relayed.
+        }
+        session.receiveStatistics[header.ssrc, default: RTPReceiveStatistics(clockRate: isVideo ? 90_000 : 48_000)]
+            .record(sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: now)
+        guard let audience = viewers[session.stream], !audience.isEmpty else { return }
+        let payload = UnsafeRawBufferPointer(rebasing: buffer[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
+        for viewer in audience where viewer.isConnected {
+            forward(payload: payload, header: header, isVideo: isVideo, to: viewer, now: now)
+        }
+    }
+
+    /// Rewrites one packet for one viewer (its SSRC, sequence, timestamp and payload type; header extensions are
+    /// dropped since their ids are per-session) and queues it encrypted.
+    private func forward(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, to viewer: MediaSession, now: Instant) {
+        let mapped: (UInt16, UInt32)
+        let ssrc: UInt32
+        let payloadType: UInt8
+        if isVideo {
+            guard var stream = viewer.videoOut else { return }
+            mapped = stream.map(sourceSSRC: header.ssrc, sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
+            stream.packetsSent &+= 1
+            stream.octetsSent &+= UInt32(payload.count)
+            (ssrc, payloadType) = (stream.ssrc, stream.payloadType)
+            viewer.videoOut = stream
+        } else {
+            guard var stream = viewer.audioOut else { return }
+            mapped = stream.map(sourceSSRC: header.ssrc, sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
+            stream.packetsSent &+= 1
+            stream.octetsSent &+= UInt32(payload.count)
+            (ssrc, payloadType) = (stream.ssrc, stream.payloadType)
+            viewer.audioOut = stream
+        }
+        var packet = [UInt8]()
+        packet.reserveCapacity(12 + payload.count + 16)
+        packet.append(0x80)
+        packet.append((header.marker ? 0x80 : 0) | (payloadType & 0x7F))
+        packet.appendUInt16(mapped.0)
+        packet.appendUInt32(mapped.1)
+        packet.appendUInt32(ssrc)
+        packet.append(contentsOf: payload)
+        if viewer.transport.sendRTP(&packet) {
+            viewer.counters.packetsOut &+= 1
+            viewer.counters.bytesOut &+= UInt64(packet.count)
+        }
+        drain(viewer)
+    }
+
+    private func receiveRTCP(_ buffer: UnsafeMutableRawBufferPointer, on session: MediaSession, now: Instant) {
+        guard let packets = try? RTCPPacket.parseCompound(UnsafeRawBufferPointer(buffer)) else { return }
+        for packet in packets {
+            switch packet {
+            case let .senderReport(report) where session.role == .publisher:
+                session.lastSenderReport[report.ssrc] = (report.ntpTimestamp.middle32, now)
+            case let .receiverReport(report):
+                applyReceiverReports(report.reports, on: session, now: now)
+            case let .senderReport(report):
+                applyReceiverReports(report.reports, on: session, now: now)
+            case .pli, .fir:
+                if session.role == .viewer, let publisher = publishers[session.stream] {
+                    requestKeyframe(from: publisher, now: now, force: false)
+                }
+            case let .nack(nack) where session.role == .viewer:
+                resend(nack.lostSequenceNumbers, to: session, now: now)
+            default:
+                break
+            }
+        }
+    }
+
+    /// Viewers' reports: loss, jitter and RTT (RFC 3550 §6.4.1: RTT = now − LSR − DLSR, in 1/65536 s).
+    private func applyReceiverReports(_ blocks: [RTCPReportBlock], on session: MediaSession, now: Instant) {
+        for block in blocks where block.ssrc == session.audioOut?.ssrc || block.ssrc == session.videoOut?.ssrc {
+            session.counters.packetsLost = Int64(block.cumulativeLost)
+            session.counters.jitter = Double(block.jitter) / Double(block.ssrc == session.videoOut?.ssrc ? 90_000 : 48_000)
+            if block.lastSenderReport != 0 {
+                let nowMiddle = NTPTime.now().middle32
+                let rtt = Double(nowMiddle &- block.lastSenderReport &- block.delaySinceLastSenderReport) / 65_536
+                if rtt >= 0 && rtt < 60 { session.counters.roundTripTime = rtt }
+            }
+        }
+    }
+
+    /// Picture Loss Indication to the publisher (RFC 4585 §6.3.1), at most every 500 ms unless forced.
+    private func requestKeyframe(from publisher: MediaSession, now: Instant, force: Bool) {
+        guard let videoSSRC = publisher.videoSSRC, publisher.isConnected else { return }
+        guard force || now - publisher.lastKeyframeRequest >= .milliseconds(500) else { return }
+        publisher.lastKeyframeRequest = now
+        var packet = RTCPPacket.serializeCompound([
+            .receiverReport(ReceiverReport(ssrc: publisher.rtcpSSRC, reports: [])),
+            .pli(PictureLossIndication(senderSSRC: publisher.rtcpSSRC, mediaSSRC: videoSSRC)),
+        ])
+        publisher.transport.sendRTCP(&packet)
+        drain(publisher)
+    }
+
+    /// Retransmits video a viewer lost (RFC 4585 §6.2.1), from the publisher's recent packets.
+    private func resend(_ sequences: [UInt16], to viewer: MediaSession, now: Instant) {
+        guard let publisher = publishers[viewer.stream], let stream = viewer.videoOut else { return }
+        for sequence in sequences.prefix(64) {
+            guard let original = publisher.videoPacket(sequence: stream.sourceSequence(forViewerSequence: sequence)) else { continue }
+            original.withUnsafeBytes { raw in
+                guard let header = try? RTPHeader(parsing: raw) else { return }
+                let payload = UnsafeRawBufferPointer(rebasing: raw[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
+                var packet = [UInt8]()
+                packet.reserveCapacity(12 + payload.count + 16)
+                packet.append(0x80)
+                packet.append((header.marker ? 0x80 : 0) | (stream.payloadType & 0x7F))
+                packet.appendUInt16(sequence)
+                packet.appendUInt32(header.timestamp &+ stream.timestampOffset)
+                packet.appendUInt32(stream.ssrc)
+                packet.append(contentsOf: payload)
+                viewer.transport.sendRTP(&packet)
+            }
+        }
+        drain(viewer)
+    }
+
+    // MARK: - Internals: timers, reports, sending
+
+    private func tick() {
+        let now = Instant.now()
+        var finished: [(MediaSession, String)] = []
+        for session in sessions.values {
+            if let deadline = session.transport.nextDeadline, deadline <= now {
+                session.transport.handleTimeout(now: now)
+                drain(session)
+            }
+            if let reason = endReason(session, now: now) { finished.append((session, reason)) }
+        }
+        for (session, reason) in finished { end(session, reason: reason) }
+        if now - lastReports >= .seconds(1) {
+            lastReports = now
+            for session in sessions.values where session.isConnected { sendReports(session, now: now) }
+        }
+        flush()
+    }
+
+    private func endReason(_ session: MediaSession, now: Instant) -> String? {
+        switch session.transport.iceState {
+        case .failed: return session.connectedAt == nil ? "ICE failed: no connectivity check arrived" : "ICE consent expired (RFC 7675)"
+        case .closed: return "closed"
+        default: break
+        }
+        if session.transport.dtls?.state == .failed {
+            dtlsFailures &+= 1
+            return "DTLS handshake failed"
+        }
+        if session.transport.dtls?.state == .closed { return "the client closed DTLS" }
+        if session.connectedAt == nil, now - session.created > configuration.consentTimeout {
+            return "never connected"
+        }
+        return nil
+    }
+
+    /// Receiver reports to publishers, sender reports to viewers, each with an SDES CNAME (RFC 3550 §6.1).
+    private func sendReports(_ session: MediaSession, now: Instant) {
+        var packets: [RTCPPacket] = []
+        switch session.role {
+        case .publisher:
+            var blocks: [RTCPReportBlock] = []
+            for ssrc in session.receiveStatistics.keys.sorted() {
+                var lsr: UInt32 = 0, dlsr: UInt32 = 0
+                if let last = session.lastSenderReport[ssrc] {
+                    lsr = last.middle
+                    dlsr = UInt32(clamping: Int64((now - last.arrival).secondsValue * 65_536))
+                }
+                if let block = session.receiveStatistics[ssrc]?.makeReportBlock(ssrc: ssrc, lastSenderReport: lsr,
+                                                                                  delaySinceLastSenderReport: dlsr) {
+                    blocks.append(block)
+                }
+            }
+            packets.append(.receiverReport(ReceiverReport(ssrc: session.rtcpSSRC, reports: blocks)))
+            packets.append(.sourceDescription([SDESChunk(ssrc: session.rtcpSSRC, items: [.cname("skylark")])]))
+        case .viewer:
+            let ntp = NTPTime.now()
+            for stream in [session.audioOut, session.videoOut].compactMap({ $0 }) where stream.packetsSent > 0 {
+                let elapsed = stream.lastSendTime.map { (now - $0).secondsValue } ?? 0
+                let rtpNow = stream.lastTimestamp &+ UInt32(clamping: Int64(elapsed * Double(stream.clockRate)))
+                packets.append(.senderReport(SenderReport(ssrc: stream.ssrc, ntpTimestamp: ntp, rtpTimestamp: rtpNow,
+                                                          packetCount: stream.packetsSent, octetCount: stream.octetsSent,
+                                                          reports: [])))
+                packets.append(.sourceDescription([SDESChunk(ssrc: stream.ssrc, items: [.cname("skylark")])]))
+            }
+        }
+        guard !packets.isEmpty else { return }
+        var compound = RTCPPacket.serializeCompound(packets)
+        session.transport.sendRTCP(&compound)
+        drain(session)
+    }
+
+    /// Moves a session's queued datagrams into the outgoing batch.
+    private func drain(_ session: MediaSession) {
+        while let transmit = session.transport.pollTransmit() {
+            if outgoing.isFull { flush() }
+            outgoing.append(transmit.bytes, to: transmit.destination)
+        }
+        while session.transport.pollEvent() != nil {}
+    }
+
+    private func flush() {
+        guard !stopped else { return outgoing.removeAll() }
+        outgoing.send(on: socket)
+    }
+
+    // MARK: - Helpers
+
+    static func token(_ length: Int) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+
+    /// A stream id usable in a=msid (RFC 8830: token characters).
+    static func streamID(_ stream: String) -> String {
+        let allowed = stream.unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
+        let text = String(String.UnicodeScalarView(allowed))
+        return text.isEmpty ? "skylark" : text
+    }
+
+    static func wallClockNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,61 @@
+import SkylarkBase
+
+/// How the media side of the server runs.
+public struct SFUConfiguration: Sendable {
+    /// The one UDP address every session's media uses.
+    public var udpAddress: SocketAddress
+    /// Addresses to announce in candidates instead of the bound one (1:1 NAT, e.g. a cloud VM's public IP),
+    /// in the order clients should try them. Empty: the bound address.
+    public var announcedAddresses: [IPAddress]
+    /// Sessions beyond this get `SFUError.full`.
+    public var maximumSessions: Int
+    /// Seconds without a consent check before a session is dropped (RFC 7675 §5.1 says 30).
+    public var consentTimeout: Duration
+
+    public init(udpAddress: SocketAddress = SocketAddress(ip: .loopbackV4, port: 8189),
+                announcedAddresses: [IPAddress] = [], maximumSessions: Int = 10_000,
+                consentTimeout: Duration = .seconds(30)) {
+        self.udpAddress = udpAddress
+        self.announcedAddresses = announcedAddresses
+        self.maximumSessions = maximumSessions
+        self.consentTimeout = consentTimeout
+    }
+}
+
+/// A session as the API and metrics see it.
+public struct SessionInfo: Sendable, Equatable {
+    public var id: String
+    public var stream: String
+    /// "publisher" or "viewer".
+    public var role: String
+    /// ICE state name ("checking", "connected", ...).
+    public var iceState: String
+    /// Whether DTLS finished and media can flow.
+    public var connected: Bool
+    /// The client's address on the selected ICE pair.
+    public var remoteAddress: String?
+    /// Seconds since the Unix epoch when the session was created.
+    public var createdAt: Double
+    public var seconds: Double
+    public var counters: SessionCounters
+    /// Bits per second over the session's life, in and out.
+    public var bitrateIn: Double
+    public var bitrateOut: Double
+    public var hasVideo: Bool
+}
+
+/// A stream as the index page sees it.
+public struct StreamInfo: Sendable, Equatable {
+    public var name: String
+    public var publishing: Bool
+    public var viewers: Int
+    public var hasVideo: Bool
+}
+
+/// The outcome of a PATCH on a session.
+public enum PatchResult: Sendable, Equatable {
+    /// Candidates were added (204).
+    case trickled
+    /// ICE restarted: the server's new credentials and candidates as an SDP fragment, and the new ETag (200).
+    case restarted(fragment: String, etag: String)
+}
