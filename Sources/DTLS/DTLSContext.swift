@@ -47,7 +47,9 @@ public final class DTLSContext: @unchecked Sendable {
               SSL_CTX_use_PrivateKey(context, certificate.key) == 1,
               SSL_CTX_check_private_key(context) == 1,
               skylark_ssl_ctx_require_dtls12(context) == 1,
-              skylark_ssl_ctx_set_groups(context, "X25519:P-256:P-384") == 1,
+              // P-224 too: FFmpeg's WHIP muxer signs its certificate with a secp224r1 key, and in DTLS 1.2 the
+              // peer's certificate curve must be one of our groups (RFC 8422 §5.1).
+              skylark_ssl_ctx_set_groups(context, "X25519:P-256:P-384:P-521:P-224") == 1,
               SSL_CTX_set_cipher_list(context, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
                   + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
                   + "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA") == 1,

@@ -86,6 +86,8 @@ final class MediaSession {
     var connectedAt: Instant?
     var isConnected: Bool { transport.srtp != nil }
     var counters = SessionCounters()
+    /// Why the transport failed, for the log and the session history.
+    var failure: String?
 
     // Viewer side
     var audioOut: OutgoingStream?

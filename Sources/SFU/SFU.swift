@@ -131,7 +131,7 @@ public final class SFU: @unchecked Sendable {
         await withCheckedContinuation { continuation in
             queue.async {
                 guard let session = self.sessions[sessionID] else { return continuation.resume(returning: false) }
-                self.end(session, reason: reason)
+                self.end(session, reason: session.failure.map { "\(reason) after \($0)" } ?? reason)
                 self.flush()
                 continuation.resume(returning: true)
             }
@@ -528,7 +528,7 @@ public final class SFU: @unchecked Sendable {
         }
         if session.transport.dtls?.state == .failed {
             dtlsFailures &+= 1
-            return "DTLS handshake failed"
+            return session.failure ?? "DTLS handshake failed"
         }
         if session.transport.dtls?.state == .closed { return "the client closed DTLS" }
         if session.connectedAt == nil, now - session.created > configuration.consentTimeout {
@@ -579,7 +579,9 @@ public final class SFU: @unchecked Sendable {
             if outgoing.isFull { flush() }
             outgoing.append(transmit.bytes, to: transmit.destination)
         }
-        while session.transport.pollEvent() != nil {}
+        while let event = session.transport.pollEvent() {
+            if case let .dtlsFailed(error) = event, session.failure == nil { session.failure = "DTLS handshake failed: \(error)" }
+        }
     }
 
     private func flush() {
