@@ -39,7 +39,7 @@ class Client:
         assert response.status == 201, f"POST {self.path}: {response.status} {response.text}"
         self.location = response.header("Location")
         self.etag = response.header("ETag")
-        assert self.location and self.location.startswith(self.path + "/"), self.location
+        assert self.location and self.location.startswith(self.path.split("?")[0] + "/"), self.location
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=response.text, type="answer"))
 
     async def wait_connected(self, timeout: float = 10) -> None:

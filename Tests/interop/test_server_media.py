@@ -1,0 +1,200 @@
+"""End-to-end media through `skylark serve`, with clients we did not write.
+
+Every test starts its own server on 127.0.0.1 and checks what a listener would: the tone that was published
+arrives at the viewers with the right frequency and a real level, and the sessions are gone afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+import whip_clients
+from chromium_peer import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
+from skylark_server import SkylarkServer
+
+TOLERANCE_HZ = 10
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = SkylarkServer().start(tmp_path)
+    yield server
+    server.stop()
+
+
+def assert_heard(client, frequency: float, who: str) -> None:
+    analysis = client.collector.analysis()
+    assert abs(analysis["frequency"] - frequency) < TOLERANCE_HZ, f"{who} heard {analysis}"
+    assert analysis["level"] > 0.05, f"{who} heard silence: {analysis}"
+
+
+def test_aiortc_publisher_reaches_viewers_that_join_before_and_after(server):
+    async def scenario():
+        early = await whip_clients.viewer(server, "room")  # before anything is published
+        publisher = await whip_clients.publisher(server, "room", 440)
+        await publisher.wait_connected()
+        late = [await whip_clients.viewer(server, "room") for _ in range(2)]
+        for viewer in [early, *late]:
+            await viewer.wait_connected()
+        await asyncio.sleep(2.5)
+        assert server.streams() == [{"name": "room", "publishing": True, "viewers": 3, "video": False}]
+        for index, viewer in enumerate([early, *late]):
+            assert_heard(viewer, 440, f"viewer {index}")
+        for client in [early, *late, publisher]:
+            assert await client.delete() == 200
+            await client.close()
+        await asyncio.sleep(0.2)
+        assert server.streams() == []
+        assert "ended after" in server.log()
+
+    asyncio.run(scenario())
+
+
+def test_a_new_publisher_reaches_existing_viewers_without_them_reconnecting(server):
+    async def scenario():
+        first = await whip_clients.publisher(server, "relay", 440)
+        viewer = await whip_clients.viewer(server, "relay")
+        await viewer.wait_connected()
+        await asyncio.sleep(1.5)
+        assert_heard(viewer, 440, "viewer before the switch")
+        # A second publisher is refused while the first is live ...
+        busy = await asyncio.to_thread(server.post_offer, "/whip/relay", "v=0\r\n")
+        assert busy.status in (400, 409)
+        # ... unless it asks to take over (e.g. the same encoder reconnecting).
+        second = whip_clients.Client(server, "/whip/relay?replace=1")
+        second.pc.addTransceiver(whip_clients.SineTrack(660), direction="sendonly")
+        await second.negotiate()
+        await second.wait_connected()
+        viewer.collector.chunks.clear()
+        await asyncio.sleep(2.0)
+        assert_heard(viewer, 660, "viewer after the switch")
+        for client in [viewer, second, first]:
+            await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_twenty_viewers_all_receive_the_publisher(server):
+    async def scenario():
+        publisher = await whip_clients.publisher(server, "crowd", 523.25)
+        viewers = [await whip_clients.viewer(server, "crowd") for _ in range(20)]
+        await asyncio.gather(*(viewer.wait_connected(15) for viewer in viewers))
+        await asyncio.sleep(2.5)
+        assert server.streams()[0]["viewers"] == 20
+        for index, viewer in enumerate(viewers):
+            assert_heard(viewer, 523.25, f"viewer {index}")
+        for viewer in viewers:
+            assert await viewer.delete() == 200
+            await viewer.close()
+        await publisher.close()
+
+    asyncio.run(scenario())
+
+
+def publish_with_ffmpeg(url: str, seconds: float, frequency: float, errors: list[str]) -> None:
+    """FFmpeg's own WHIP muxer (inside PyAV): Opus 48 kHz stereo, paced in real time."""
+    try:
+        container = av.open(url, "w", format="whip")
+        stream = container.add_stream("libopus", rate=48000)
+        stream.layout = "stereo"
+        samples, pts, start = 960, 0, time.monotonic()
+        while pts < seconds * 48000:
+            t = (np.arange(samples) + pts) / 48000
+            mono = (0.5 * 32767 * np.sin(2 * np.pi * frequency * t)).astype(np.int16)
+            frame = av.AudioFrame.from_ndarray(np.repeat(mono, 2).reshape(1, -1), format="s16", layout="stereo")
+            frame.sample_rate = 48000
+            frame.pts = pts
+            frame.time_base = fractions.Fraction(1, 48000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+            pts += samples
+            wait = start + pts / 48000 - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        for packet in stream.encode(None):
+            container.mux(packet)
+        container.close()
+    except Exception as error:  # reported by the test
+        errors.append(repr(error))
+
+
+def test_ffmpeg_whip_publisher_to_aiortc_viewer(server):
+    async def scenario():
+        viewer = await whip_clients.viewer(server, "ffmpeg")
+        errors: list[str] = []
+        thread = threading.Thread(target=publish_with_ffmpeg,
+                                  args=(f"{server.base_url}/whip/ffmpeg", 4.0, 440, errors))
+        thread.start()
+        await asyncio.sleep(3.5)
+        streams = server.streams()
+        await asyncio.to_thread(thread.join)
+        assert errors == [], f"FFmpeg failed: {errors}\n{server.log()}"
+        assert streams == [{"name": "ffmpeg", "publishing": True, "viewers": 1, "video": False}]
+        assert_heard(viewer, 440, "aiortc viewer of FFmpeg")
+        await viewer.close()
+        await asyncio.sleep(0.3)
+        # FFmpeg sends DELETE when it closes: the publisher session is gone.
+        assert all(not stream["publishing"] for stream in server.streams())
+
+    asyncio.run(scenario())
+
+
+def start_chromium(tmp: Path, name: str):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp / name}")
+    service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp / f"{name}.log"),
+                      env={"TMPDIR": str(tmp)})
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_script_timeout(30)
+    return driver
+
+
+def test_chromium_publish_page_to_two_chromium_watch_pages(server):
+    tmp = Path(tempfile.mkdtemp(prefix="skylark-chromium-"))
+    browsers = []
+    try:
+        publisher = start_chromium(tmp, "publisher")
+        browsers.append(publisher)
+        publisher.get(f"{server.base_url}/publish.html?stream=browser&autostart=1")
+        watchers = []
+        for index in range(2):
+            watcher = start_chromium(tmp, f"watcher{index}")
+            browsers.append(watcher)
+            watcher.get(f"{server.base_url}/watch.html?stream=browser&autostart=1")
+            watchers.append(watcher)
+        deadline = time.monotonic() + 20
+        stats = []
+        while time.monotonic() < deadline:
+            stats = [watcher.execute_script("return window.skylarkStats") for watcher in watchers]
+            if all(s["bytesReceived"] > 20000 and s["audioLevel"] > 0 for s in stats):
+                break
+            time.sleep(0.5)
+        status = publisher.execute_script("return document.getElementById('status').textContent")
+        assert all(s["bytesReceived"] > 20000 for s in stats), f"{stats}; publisher: {status}\n{server.log()}"
+        assert all(s["audioLevel"] > 0 for s in stats), f"watchers heard silence: {stats}"
+        assert server.streams() == [{"name": "browser", "publishing": True, "viewers": 2, "video": False}]
+        # Stopping the pages sends DELETE for each session.
+        for browser in browsers:
+            browser.execute_script("document.getElementById('stop').click()")
+        deadline = time.monotonic() + 5
+        while server.streams() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.streams() == []
+    finally:
+        for browser in browsers:
+            browser.quit()
