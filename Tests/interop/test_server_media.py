@@ -198,3 +198,78 @@ def test_chromium_publish_page_to_two_chromium_watch_pages(server):
     finally:
         for browser in browsers:
             browser.quit()
+
+
+def test_video_is_relayed_to_viewers_that_ask_for_it(server):
+    from aiortc import VideoStreamTrack
+
+    async def scenario():
+        publisher = whip_clients.Client(server, "/whip/video")
+        publisher.pc.addTransceiver(whip_clients.SineTrack(440), direction="sendonly")
+        publisher.pc.addTransceiver(VideoStreamTrack(), direction="sendonly")
+        await publisher.negotiate()
+        await publisher.wait_connected()
+        await asyncio.sleep(1.0)  # the viewer joins mid-stream: the server must ask for a keyframe
+        viewer = whip_clients.Client(server, "/whep/video")
+        viewer.pc.addTransceiver("audio", direction="recvonly")
+        viewer.pc.addTransceiver("video", direction="recvonly")
+        frames: list = []
+
+        @viewer.pc.on("track")
+        def on_track(track):
+            if track.kind == "video":
+                async def consume():
+                    while True:
+                        try:
+                            frames.append(await track.recv())
+                        except Exception:
+                            return
+                asyncio.ensure_future(consume())
+
+        await viewer.negotiate()
+        await viewer.wait_connected()
+        await asyncio.sleep(3.0)
+        assert server.streams() == [{"name": "video", "publishing": True, "viewers": 1, "video": True}]
+        assert len(frames) > 20, f"the viewer decoded {len(frames)} video frames"
+        assert frames[-1].width == 640 and frames[-1].height == 480
+        assert_heard(viewer, 440, "audio+video viewer")
+        await viewer.close()
+        await publisher.close()
+
+    asyncio.run(scenario())
+
+
+VANISHING_VIEWER = """
+import asyncio, sys
+sys.path.insert(0, {here!r})
+from skylark_server import SkylarkServer
+import whip_clients
+server = SkylarkServer(http_port={http}, udp_port={udp})
+async def main():
+    viewer = await whip_clients.viewer(server, "vanish")
+    await viewer.wait_connected()
+    print("connected", flush=True)
+    await asyncio.sleep(3600)
+asyncio.run(main())
+"""
+
+
+def test_a_viewer_that_vanishes_is_dropped_by_consent_freshness(server):
+    import subprocess
+    import sys
+
+    here = str(Path(__file__).resolve().parent)
+    script = VANISHING_VIEWER.format(here=here, http=server.http_port, udp=server.udp_port)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "connected"
+        assert server.streams()[0]["viewers"] == 1
+        child.kill()  # no DELETE, no DTLS close_notify: the client is simply gone
+        child.wait()
+        deadline = time.monotonic() + 45
+        while server.streams() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert server.streams() == [], "the vanished viewer was never dropped"
+        assert "consent" in server.log()
+    finally:
+        child.kill()
