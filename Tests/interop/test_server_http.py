@@ -197,6 +197,8 @@ def check_created(response: Response, path: str, server: SkylarkServer) -> str:
     first = candidates[0].split()
     assert first[4] == "127.0.0.1" and first[5] == str(server.udp_port), candidates[0]
     assert any(line.startswith("a=fingerprint:sha-256 ") for line in lines), answer
+    # RFC 9725 §4.6: the configured STUN server comes back as a Link header.
+    assert '<stun:stun.example.net:3478>; rel="ice-server"' in (response.header("Link") or ""), response.headers
     return answer
 
 
@@ -425,9 +427,11 @@ def bad_offer(server, sdp, path="/whip/bad", content_type="application/sdp") -> 
     return server.request("POST", path, sdp, {"Content-Type": content_type} if content_type else {})
 
 
-def test_garbage_sdp(server, live):
-    detail = problem_detail(bad_offer(server, "hello world\r\n"), 400)
-    assert "SDP line 1" in detail, detail
+@pytest.mark.parametrize("body", ["hello world\r\n", "hello", "\r\n\r\n", "v=0", "x=\x00\x01\x02",
+                                  "=\r\n", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\xff\xfe"])
+def test_garbage_sdp(server, live, body):
+    detail = problem_detail(bad_offer(server, body.encode("latin-1")), 400)
+    assert re.search(r"SDP line \d+", detail), detail
 
 
 def test_sdp_without_version_line(server, live):
@@ -543,13 +547,17 @@ def test_body_over_limit(server, live):
             if not chunk:
                 break
             data += chunk
-    assert data.startswith(b"HTTP/1.1 413 "), data[:200]
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 "), data[:200]
+    assert b"application/problem+json" in head.lower(), head
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+    assert json.loads(rest[:length]).get("status") == 413, rest[:length]
     assert server.alive()
     assert server.request("GET", "/healthz").status == 200
 
 
 @pytest.mark.parametrize("path,status", [
-    ("/whip/..", 400), ("/whip/%2e%2e", 400), ("/whip/" + "a" * 100, 400), ("/whip/a%20b", 400),
+    ("/whip/..", 400), ("/whip/%2e%2e", 400), ("/whip/%2e", 400), ("/whip/" + "a" * 100, 400), ("/whip/a%20b", 400),
     ("/whip/caf%C3%A9", 400), ("/whip/a%00b", 400), ("/whep/" + "b" * 65, 400),
 ])
 def test_bad_stream_name(server, live, path, status):
