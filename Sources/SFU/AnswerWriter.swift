@@ -94,7 +94,8 @@ struct SDPFragment: Sendable {
         guard text.utf8.count <= 65_536 else { throw .badFragment("the fragment is larger than 64 KiB") }
         var mid: String?
         var lineNumber = 0
-        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        // `isNewline` covers "\r\n", which Swift treats as one Character.
+        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
             lineNumber += 1
             let line = String(rawLine)
             guard line.count >= 2, line.dropFirst().first == "=" else {

@@ -108,8 +108,8 @@ public final class SFU: @unchecked Sendable {
     public func patch(sessionID: String, fragment text: String, ifMatch: String?) async throws(SFUError) -> PatchResult {
         try await run { () throws(SFUError) -> PatchResult in
             guard let session = self.sessions[sessionID] else { throw .unknownSession }
-            let fragment = try SDPFragment(parsing: text)
             guard let ifMatch else { throw .preconditionRequired }
+            let fragment = try SDPFragment(parsing: text)
             let isRestart = fragment.ufrag != nil && fragment.ufrag != session.offer.remoteCredentials.ufrag
             if isRestart {
                 guard ifMatch == "*" || ifMatch == session.etag else { throw .preconditionFailed }

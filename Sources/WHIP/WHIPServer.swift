@@ -34,7 +34,10 @@ public struct WHIPServer: Sendable {
 
     /// Answers one request; returns nil for paths this layer does not own.
     public func handle(_ request: HTTPRequest) async -> HTTPResponse? {
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        // Split the path as sent, before percent-decoding, so "%2F" cannot smuggle a "/" into a stream name.
+        let rawPath = request.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? request.path
+        let parts = (rawPath.hasPrefix("/") ? rawPath : request.path)
+            .split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         guard let first = parts.first, first == "whip" || first == "whep" else {
             if request.path == "/streams", request.method == "GET" || request.method == "HEAD" { return await streams() }
             return staticFile(request)
