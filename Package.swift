@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU", "WHIP", "WebRTC", "SDP", "HTTP", "Opus", "SkylarkBase"]),
     ],
     swiftLanguageModes: [.v6]
 )
