@@ -31,8 +31,8 @@ struct AnswerWriter {
         lines.append("a=msid-semantic: WMS \(streamID)")
         for section in offer.sections {
             guard section.accepted, let kind = section.kind else {
-                // Rejected: port 0, a format copied from nothing in particular, and the mid (RFC 8843 §7.3.3).
-                lines.append("m=\(section.kind == .video ? "video" : "audio") 0 UDP/TLS/RTP/SAVPF 0")
+                // Rejected: port 0 with the offer's media type, protocol and a format it offered, and the mid (RFC 3264 §6).
+                lines.append("m=\(section.offeredKind) 0 \(section.offeredProto) \(section.offeredFormat)")
                 lines.append("c=IN IP4 0.0.0.0")
                 lines.append("a=mid:\(section.mid)")
                 lines.append("a=inactive")

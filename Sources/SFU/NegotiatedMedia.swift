@@ -7,6 +7,11 @@ struct NegotiatedSection: Sendable {
     var index: Int
     var mid: String
     var kind: Kind?
+    /// The offer's media type, protocol and first format, for answering a rejected section in kind
+    /// (RFC 3264 §6: a rejected stream keeps its media type).
+    var offeredKind = "audio"
+    var offeredProto = "UDP/TLS/RTP/SAVPF"
+    var offeredFormat = "0"
     /// The payload type the client uses for the chosen codec (Opus for audio, H.264 or VP8 for video).
     var payloadType: UInt8 = 0
     var codecName = ""
@@ -44,6 +49,9 @@ struct NegotiatedOffer: Sendable {
         var firstAccepted: Int?
         for (index, media) in offer.media.enumerated() {
             var section = NegotiatedSection(index: index, mid: media.mid ?? String(index))
+            section.offeredKind = media.kind
+            section.offeredProto = media.proto
+            section.offeredFormat = media.formats.first ?? "0"
             let direction = offer.direction(forMedia: index)
             section.clientSends = direction.sends
             section.clientReceives = direction.receives

@@ -26,11 +26,19 @@ public final class SFU: @unchecked Sendable {
         get { endedHandler.withLock { $0 } }
         set { endedHandler.withLock { $0 = newValue } }
     }
+    /// Called on the SFU's queue when a session is created (its answer is about to be sent).
+    public var onSessionStarted: (@Sendable (SessionInfo) -> Void)? {
+        get { startedHandler.withLock { $0 } }
+        set { startedHandler.withLock { $0 = newValue } }
+    }
 
     let queue = DispatchQueue(label: "skylark.sfu")
     private let socket: UDPSocket
     private let dtlsContext: DTLSContext
     private let endedHandler = Mutex<(@Sendable (SessionInfo, String) -> Void)?>(nil)
+    private let startedHandler = Mutex<(@Sendable (SessionInfo) -> Void)?>(nil)
+    /// Traffic of sessions that have ended, so totals only grow.
+    private var endedTotals = SessionCounters()
     private var timer: DispatchSourceTimer?
 
     // Owned by `queue`.
@@ -170,12 +178,31 @@ public final class SFU: @unchecked Sendable {
         }
     }
 
-    /// Counters for metrics: sessions by role, datagrams that matched nothing, DTLS failures.
-    public func counters() async -> (publishers: Int, viewers: Int, stray: UInt64, dtlsFailures: UInt64) {
+    /// Everything `/metrics` reports, read in one go.
+    public func metrics() async -> SFUMetrics {
         await withCheckedContinuation { continuation in
             queue.async {
-                continuation.resume(returning: (self.publishers.count, self.viewers.values.reduce(0) { $0 + $1.count },
-                                                self.strayDatagrams, self.dtlsFailures))
+                var metrics = SFUMetrics()
+                metrics.publishers = self.publishers.count
+                var totals = self.endedTotals
+                for session in self.sessions.values {
+                    let counters = self.countersWithTransport(session)
+                    totals.packetsIn &+= counters.packetsIn
+                    totals.bytesIn &+= counters.bytesIn
+                    totals.packetsOut &+= counters.packetsOut
+                    totals.bytesOut &+= counters.bytesOut
+                    totals.rejected &+= counters.rejected
+                    metrics.packetsLost += counters.packetsLost
+                    if session.role == .viewer { metrics.viewers += 1 }
+                }
+                for (stream, list) in self.viewers { metrics.viewersByStream[stream] = list.count }
+                for stream in self.publishers.keys where metrics.viewersByStream[stream] == nil {
+                    metrics.viewersByStream[stream] = 0
+                }
+                metrics.totals = totals
+                metrics.strayDatagrams = self.strayDatagrams
+                metrics.dtlsFailures = self.dtlsFailures
+                continuation.resume(returning: metrics)
             }
         }
     }
@@ -251,6 +278,7 @@ public final class SFU: @unchecked Sendable {
         }
         sessions[id] = session
         byUfrag[credentials.ufrag] = session
+        startedHandler.withLock { $0 }?(info(session, now: session.created))
         return session
     }
 
@@ -283,6 +311,11 @@ public final class SFU: @unchecked Sendable {
     private func end(_ session: MediaSession, reason: String) {
         guard sessions.removeValue(forKey: session.id) != nil else { return }
         let info = self.info(session, now: Instant.now())
+        endedTotals.packetsIn &+= info.counters.packetsIn
+        endedTotals.bytesIn &+= info.counters.bytesIn
+        endedTotals.packetsOut &+= info.counters.packetsOut
+        endedTotals.bytesOut &+= info.counters.bytesOut
+        endedTotals.rejected &+= info.counters.rejected
         session.transport.close()
         drain(session)
         byUfrag = byUfrag.filter { $0.value !== session }
@@ -312,6 +345,7 @@ public final class SFU: @unchecked Sendable {
             id: session.id, stream: session.stream, role: session.role.rawValue,
             iceState: "\(session.transport.iceState)", connected: session.isConnected,
             remoteAddress: session.transport.selectedPair?.remote.address?.description,
+            localAddress: session.transport.selectedPair?.local.address?.description,
             createdAt: Double(session.createdWallClock) / 1e9, seconds: seconds,
             counters: countersWithTransport(session),
             bitrateIn: Double(session.counters.bytesIn) * 8 / seconds,

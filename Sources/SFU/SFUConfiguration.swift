@@ -34,6 +34,8 @@ public struct SessionInfo: Sendable, Equatable {
     public var connected: Bool
     /// The client's address on the selected ICE pair.
     public var remoteAddress: String?
+    /// The server's address on the selected ICE pair.
+    public var localAddress: String?
     /// Seconds since the Unix epoch when the session was created.
     public var createdAt: Double
     public var seconds: Double
@@ -58,4 +60,20 @@ public enum PatchResult: Sendable, Equatable {
     case trickled
     /// ICE restarted: the server's new credentials and candidates as an SDP fragment, and the new ETag (200).
     case restarted(fragment: String, etag: String)
+}
+
+/// What `/metrics` shows of the media side.
+public struct SFUMetrics: Sendable, Equatable {
+    public var publishers = 0
+    public var viewers = 0
+    public var viewersByStream: [String: Int] = [:]
+    /// Traffic of every session since the server started (ended ones included).
+    public var totals = SessionCounters()
+    /// Packets the live sessions lost, as their clients or the server counted.
+    public var packetsLost: Int64 = 0
+    /// Datagrams on the media port that belonged to no session.
+    public var strayDatagrams: UInt64 = 0
+    public var dtlsFailures: UInt64 = 0
+
+    public init() {}
 }

@@ -142,7 +142,7 @@ func waitUntil(seconds: Double, _ condition: () async -> Bool) async throws -> B
         }
         #expect(await sfu.sessionList().isEmpty)
         #expect(await sfu.streamList().isEmpty)
-        let counters = await sfu.counters()
+        let counters = await sfu.metrics()
         #expect(counters.publishers == 0 && counters.viewers == 0)
     }
 }

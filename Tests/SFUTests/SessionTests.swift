@@ -107,7 +107,7 @@ import Testing
         #expect(sessions.map(\.id) == [viewer.id, publisher.id])
         #expect(sessions.map(\.role) == ["viewer", "publisher"])
         #expect(sessions.allSatisfy { !$0.connected && $0.stream == "s" })
-        let counters = await sfu.counters()
+        let counters = await sfu.metrics()
         #expect(counters.publishers == 1 && counters.viewers == 1)
         #expect(await sfu.end(sessionID: publisher.id, reason: "bye"))
         #expect(await sfu.end(sessionID: publisher.id, reason: "again") == false)
