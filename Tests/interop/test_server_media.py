@@ -83,8 +83,14 @@ def test_a_new_publisher_reaches_existing_viewers_without_them_reconnecting(serv
     asyncio.run(scenario())
 
 
+def open_descriptors(server) -> int:
+    import os
+    return len(os.listdir(f"/proc/{server.process.pid}/fd"))
+
+
 def test_twenty_viewers_all_receive_the_publisher(server):
     async def scenario():
+        descriptors_before = open_descriptors(server)
         publisher = await whip_clients.publisher(server, "crowd", 523.25)
         viewers = [await whip_clients.viewer(server, "crowd") for _ in range(20)]
         await asyncio.gather(*(viewer.wait_connected(15) for viewer in viewers))
@@ -95,9 +101,37 @@ def test_twenty_viewers_all_receive_the_publisher(server):
         for viewer in viewers:
             assert await viewer.delete() == 200
             await viewer.close()
+        assert await publisher.delete() == 200
         await publisher.close()
+        await asyncio.sleep(0.5)
+        # All sessions share the one UDP socket; ending them leaves nothing open behind.
+        assert server.streams() == []
+        assert open_descriptors(server) <= descriptors_before + 1, "descriptors leaked"
 
     asyncio.run(scenario())
+
+
+def test_https_with_a_certificate_from_the_command_line(tmp_path):
+    import ssl
+    import subprocess
+    import http.client
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem"), "-days", "1",
+                    "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    server = SkylarkServer(extra_args=["--tls-cert", str(tmp_path / "cert.pem"),
+                                       "--tls-key", str(tmp_path / "key.pem")]).start(tmp_path)
+    try:
+        assert f"https://127.0.0.1:{server.http_port}/" in server.log()
+        context = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        context.check_hostname = False
+        connection = http.client.HTTPSConnection("127.0.0.1", server.http_port, context=context, timeout=10)
+        connection.request("GET", "/publish.html")
+        response = connection.getresponse()
+        assert response.status == 200 and b"WHIP" in response.read()
+        connection.close()
+    finally:
+        server.stop()
 
 
 def publish_with_ffmpeg(url: str, seconds: float, frequency: float, errors: list[str]) -> None:
