@@ -38,7 +38,7 @@ let package = Package(
 
         // The server: sessions on one UDP port and the relay, then WHIP/WHEP over HTTP.
         .target(name: "SFU", dependencies: [
-            "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "UDPRuntime", "WebRTC", "CSkylarkShims",
+            "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "SRTP", "UDPRuntime", "WebRTC", "CSkylarkShims",
         ]),
         .target(name: "WHIP", dependencies: ["HTTP", "SFU"]),
         .executableTarget(name: "Skylark", dependencies: [

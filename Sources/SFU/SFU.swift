@@ -6,6 +6,7 @@ import ICE
 import RTP
 import SDP
 import SkylarkBase
+import SRTP
 import Synchronization
 import UDPRuntime
 import WebRTC
@@ -449,19 +450,25 @@ public final class SFU: @unchecked Sendable {
             (ssrc, payloadType) = (stream.ssrc, stream.payloadType)
             viewer.audioOut = stream
         }
-        var packet = [UInt8]()
-        packet.reserveCapacity(12 + payload.count + 16)
-        packet.append(0x80)
-        packet.append((header.marker ? 0x80 : 0) | (payloadType & 0x7F))
-        packet.appendUInt16(mapped.0)
-        packet.appendUInt32(mapped.1)
-        packet.appendUInt32(ssrc)
-        packet.append(contentsOf: payload)
-        if viewer.transport.sendRTP(&packet) {
-            viewer.counters.packetsOut &+= 1
-            viewer.counters.bytesOut &+= UInt64(packet.count)
+        // Written, encrypted and queued in the outgoing batch's own memory: no allocation per viewer.
+        if outgoing.isFull { flush() }
+        let transport = viewer.transport
+        let marker = header.marker
+        let sent = outgoing.appendInPlace { slot -> (length: Int, destination: SocketAddress)? in
+            let length = 12 + payload.count
+            guard length + SRTPSession.maximumOverhead <= slot.count, let base = slot.baseAddress else { return nil }
+            slot[0] = 0x80
+            slot[1] = (marker ? 0x80 : 0) | (payloadType & 0x7F)
+            slot.storeBytes(of: mapped.0.bigEndian, toByteOffset: 2, as: UInt16.self)
+            slot.storeBytes(of: mapped.1.bigEndian, toByteOffset: 4, as: UInt32.self)
+            slot.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
+            if let source = payload.baseAddress { (base + 12).copyMemory(from: source, byteCount: payload.count) }
+            return transport.protectRTPInPlace(slot, length: length)
         }
-        drain(viewer)
+        if sent {
+            viewer.counters.packetsOut &+= 1
+            viewer.counters.bytesOut &+= UInt64(12 + payload.count)
+        }
     }
 
     private func receiveRTCP(_ buffer: UnsafeMutableRawBufferPointer, on session: MediaSession, now: Instant) {

@@ -50,6 +50,26 @@ public final class DatagramBatch {
         return true
     }
 
+    /// Lets `body` write the next datagram straight into the batch: it gets the slot (`maximumDatagramSize`
+    /// bytes) and returns the length written and the destination, or nil to write nothing. Returns false when
+    /// the batch is full or `body` wrote nothing.
+    @discardableResult
+    public func appendInPlace(_ body: (UnsafeMutableRawBufferPointer) -> (length: Int, destination: SocketAddress)?) -> Bool {
+        guard count < capacity else { return false }
+        let slot = arena + count * maximumDatagramSize
+        guard let (length, destination) = body(UnsafeMutableRawBufferPointer(start: slot, count: maximumDatagramSize)),
+              length > 0, length <= maximumDatagramSize else { return false }
+        var storage = SockaddrStorage(destination)
+        let addressLength = storage.withPointer { pointer, addressLength in
+            UnsafeMutableRawPointer(addresses + count).copyMemory(from: pointer, byteCount: Int(addressLength))
+            return addressLength
+        }
+        messages[count] = skylark_datagram_out(data: UnsafeRawPointer(slot), length: length,
+                                               address: UnsafeRawPointer(addresses + count), address_length: UInt32(addressLength))
+        count += 1
+        return true
+    }
+
     @discardableResult
     public func append(_ bytes: [UInt8], to destination: SocketAddress) -> Bool {
         bytes.withUnsafeBytes { append($0, to: destination) }

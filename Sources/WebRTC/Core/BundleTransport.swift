@@ -168,6 +168,24 @@ public final class BundleTransport {
     @discardableResult
     public func sendRTCP(_ packet: inout [UInt8]) -> Bool { protectAndQueue(&packet, rtcp: true) }
 
+    /// Encrypts an RTP packet in place in `buffer` (which must have `SRTPSession.maximumOverhead` bytes to spare
+    /// after `length`) and says where to send it, without queueing: for relays that batch datagrams themselves.
+    /// Returns nil when media cannot flow yet.
+    public func protectRTPInPlace(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> (length: Int, destination: SocketAddress)? {
+        guard let srtp, let (_, destination) = route, !closed,
+              buffer.count >= length + SRTPSession.maximumOverhead else {
+            counters.sendsDropped &+= 1
+            return nil
+        }
+        guard let protected = try? srtp.protectRTP(buffer, length: length) else {
+            counters.sendsDropped &+= 1
+            return nil
+        }
+        counters.datagramsSent &+= 1
+        counters.bytesSent &+= UInt64(protected)
+        return (protected, destination)
+    }
+
     /// Sends close_notify and stops the agents.
     public func close() {
         guard !closed else { return }
