@@ -145,8 +145,11 @@ public final class BundleTransport {
     /// The earliest time `handleTimeout` must run.
     public var nextDeadline: Instant? {
         guard !closed else { return nil }
-        let deadlines = [ice.nextDeadline, dtls?.nextDeadline].compactMap { $0 }
-        return deadlines.min()
+        // Called for every session on every timer tick of a server: no temporary arrays.
+        let iceDeadline = ice.nextDeadline
+        guard let dtlsDeadline = dtls?.nextDeadline else { return iceDeadline }
+        guard let iceDeadline else { return dtlsDeadline }
+        return min(iceDeadline, dtlsDeadline)
     }
 
     public func pollTransmit() -> Transmit? {
