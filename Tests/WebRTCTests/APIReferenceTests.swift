@@ -29,6 +29,8 @@ private struct Pair {
                 let samples = tone.nextFrame()
                 for source in sources { source.onData(RTCOnDataEvent(samples: samples, sampleRate: 48_000, channelCount: 1)) }
                 next += .milliseconds(10)
+                // Senders hand frames to the connection's queue asynchronously: let them go out at this instant.
+                alice.queue.sync {}
             }
         }
     }
