@@ -12,6 +12,10 @@ public final class MediaStreamTrack: Sendable {
     /// Whether this track belongs to a receiver (remote media) rather than a local source.
     public let isRemote: Bool
     let source: RTCAudioSource?
+    /// For a clone of a remote track: the receiver's own track, whose media this clone follows.
+    let origin: MediaStreamTrack?
+
+    struct WeakTrack { weak var track: MediaStreamTrack? }
 
     struct State {
         var enabled = true
@@ -19,15 +23,19 @@ public final class MediaStreamTrack: Sendable {
         var readyState = MediaStreamTrackState.live
         var encodedSinks: [ObjectIdentifier: EncodedAudioSink] = [:]
         var pcmSinks: [ObjectIdentifier: RTCAudioSink] = [:]
+        /// On a receiver's track: its clones, which hear the same remote media.
+        var followers: [WeakTrack] = []
     }
 
     let state: Mutex<State>
 
-    init(kind: MediaType, source: RTCAudioSource?, isRemote: Bool, id: String = Identifiers.uuid(), muted: Bool = false) {
+    init(kind: MediaType, source: RTCAudioSource?, isRemote: Bool, id: String = Identifiers.uuid(), muted: Bool = false,
+         origin: MediaStreamTrack? = nil) {
         self.id = id
         self.kind = kind
         self.source = source
         self.isRemote = isRemote
+        self.origin = origin
         var initial = State()
         initial.muted = muted
         self.state = Mutex(initial)
@@ -54,13 +62,34 @@ public final class MediaStreamTrack: Sendable {
         if wasLive { source?.trackEnded(self) }
     }
 
-    /// A new track with a new id on the same source.
+    /// A new track with a new id on the same source (W3C `clone()`): a clone of a local track is fed by the same
+    /// `RTCAudioSource`; a clone of a remote track hears the same receiver. It starts with this track's `enabled`,
+    /// `muted` and `readyState`, and from then on is independent: stopping one does not stop the other.
     public func clone() -> MediaStreamTrack {
-        let copy = source?.createTrack() ?? MediaStreamTrack(kind: kind, source: nil, isRemote: isRemote)
+        let copy: MediaStreamTrack
+        if let source {
+            copy = source.createTrack()
+        } else {
+            let root = origin ?? self
+            copy = MediaStreamTrack(kind: kind, source: nil, isRemote: isRemote, muted: muted, origin: root)
+            root.state.withLock { state in
+                state.followers.removeAll { $0.track == nil }
+                state.followers.append(WeakTrack(track: copy))
+            }
+        }
         copy.enabled = enabled
         if readyState == .ended { copy.stop() }
         return copy
     }
+
+    /// The media behind a receiver's track has ended (its transceiver stopped or its connection closed): the
+    /// track and every clone of it end.
+    func endSource() {
+        stop()
+        for follower in followers { follower.stop() }
+    }
+
+    private var followers: [MediaStreamTrack] { state.withLock { $0.followers.compactMap(\.track) } }
 
     // MARK: - Delivery
 
@@ -80,7 +109,16 @@ public final class MediaStreamTrack: Sendable {
         _ = state.withLock { $0.pcmSinks.removeValue(forKey: ObjectIdentifier(sink)) }
     }
 
-    var hasPCMSinks: Bool { state.withLock { !$0.pcmSinks.isEmpty } }
+    /// Whether anyone reads this track's PCM (itself or, for a receiver's track, a live clone).
+    /// The lowest `maxBitrate` among the senders of this track, or nil when none sets one.
+    var bitrateCap: Int? {
+        let sinks = state.withLock { $0.readyState == .live ? Array($0.encodedSinks.values) : [] }
+        return sinks.compactMap(\.bitrateCap).min()
+    }
+
+    var hasPCMSinks: Bool {
+        state.withLock { !$0.pcmSinks.isEmpty } || followers.contains { $0.readyState == .live && $0.hasPCMSinks }
+    }
 
     /// Hands an encoded frame to every sender of this track (silence when disabled).
     func deliver(encoded frame: EncodedAudioFrame, silence: @autoclosure () -> EncodedAudioFrame) {
@@ -90,15 +128,24 @@ public final class MediaStreamTrack: Sendable {
         for sink in sinks { sink.consume(chosen) }
     }
 
-    /// Hands PCM to every `RTCAudioSink` on this track (zeros when disabled).
+    /// Hands PCM to every `RTCAudioSink` on this track and on its clones (zeros where disabled).
     func deliver(pcm event: RTCOnDataEvent) {
+        deliverToOwnSinks(pcm: event)
+        for follower in followers { follower.deliverToOwnSinks(pcm: event) }
+    }
+
+    private func deliverToOwnSinks(pcm event: RTCOnDataEvent) {
         let (sinks, enabled, live) = state.withLock { (Array($0.pcmSinks.values), $0.enabled, $0.readyState == .live) }
         guard live, !sinks.isEmpty else { return }
         let chosen = enabled ? event : event.silenced()
         for sink in sinks { sink.onData?(chosen) }
     }
 
-    func markUnmuted() { state.withLock { $0.muted = false } }
+    /// Media arrived: this track and its clones are no longer muted.
+    func markUnmuted() {
+        state.withLock { $0.muted = false }
+        for follower in followers { follower.state.withLock { $0.muted = false } }
+    }
 }
 
 /// An Opus frame ready to packetize: payload and its duration in 48 kHz samples (RFC 7587 §4.1).
@@ -112,4 +159,6 @@ struct EncodedAudioFrame: Sendable {
 /// Receives encoded frames from a track (an `RTCRtpSender`).
 protocol EncodedAudioSink: AnyObject, Sendable {
     func consume(_ frame: EncodedAudioFrame)
+    /// The most bits per second this sink wants (its encoding's `maxBitrate`), or nil for no limit.
+    var bitrateCap: Int? { get }
 }

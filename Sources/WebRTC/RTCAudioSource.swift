@@ -5,7 +5,8 @@ import Synchronization
 /// A source of local audio: push 10 ms of PCM with `onData` and every live track made by `createTrack()` sends
 /// it, Opus-encoded, on the peer connections it was added to.
 ///
-/// Audio is encoded once per source (20 ms Opus frames) and the packets are shared by every sender.
+/// Audio is encoded once per source (20 ms Opus frames) and the packets are shared by every sender; the encoder's
+/// bitrate is the lowest `maxBitrate` of those senders' encodings (libopus's own choice when none sets one).
 public final class RTCAudioSource: Sendable {
     private struct State {
         var tracks: [ObjectIdentifier: WeakTrack] = [:]
@@ -13,6 +14,8 @@ public final class RTCAudioSource: Sendable {
         var encoderFormat: (rate: Int, channels: Int) = (0, 0)
         var pending: [Int16] = []
         var silence: EncodedAudioFrame?
+        /// The bitrate last given to `encoder` (nil: libopus's automatic choice), once one was given.
+        var appliedBitrate: Int??
     }
 
     private struct WeakTrack { weak var track: MediaStreamTrack? }
@@ -33,20 +36,27 @@ public final class RTCAudioSource: Sendable {
     /// Pushes PCM (ideally 10 ms) to every live track of this source. Formats Opus cannot take directly
     /// (sample rates other than 8/12/16/24/48 kHz, more than 2 channels, other sample sizes) are dropped.
     public func onData(_ data: RTCOnDataEvent) {
-        guard [8_000, 12_000, 16_000, 24_000, 48_000].contains(data.sampleRate),
+        guard data.bitsPerSample == 16, [8_000, 12_000, 16_000, 24_000, 48_000].contains(data.sampleRate),
               (1...2).contains(data.channelCount), data.samples.count == data.numberOfFrames * data.channelCount else { return }
         // Local PCM sinks hear the raw input.
         let tracks = liveTracks()
         guard !tracks.isEmpty else { return }
         for track in tracks where track.hasPCMSinks { track.deliver(pcm: data) }
+        // One encoder serves every sender, so it keeps under the lowest `maxBitrate` any of them asks for.
+        let bitrateCap = tracks.compactMap(\.bitrateCap).min()
         let frames: [(EncodedAudioFrame, EncodedAudioFrame)] = state.withLock { state in
             if state.encoderFormat != (data.sampleRate, data.channelCount) || state.encoder == nil {
                 state.encoder = try? OpusEncoder(sampleRate: data.sampleRate, channels: data.channelCount, application: .audio)
                 state.encoderFormat = (data.sampleRate, data.channelCount)
                 state.pending.removeAll()
                 state.silence = nil
+                state.appliedBitrate = nil
             }
             guard let encoder = state.encoder else { return [] }
+            if state.appliedBitrate != .some(bitrateCap) {
+                try? encoder.setBitrate(bitrateCap.map { min(max($0, 500), 512_000) })
+                state.appliedBitrate = .some(bitrateCap)
+            }
             state.pending.append(contentsOf: data.samples)
             let frameSamples = data.sampleRate * RTCAudioSource.frameMilliseconds / 1000 * data.channelCount
             var out: [(EncodedAudioFrame, EncodedAudioFrame)] = []

@@ -5,8 +5,9 @@ public struct RTCOnDataEvent: Sendable {
     public var samples: [Int16]
     /// Samples per second per channel (8000, 12000, 16000, 24000 or 48000).
     public var sampleRate: Int
-    /// Always 16.
-    public var bitsPerSample: Int { 16 }
+    /// Bits per sample of the audio this event describes. 16 for every event the library makes; an event built
+    /// from `audioData` with another size carries no samples and `RTCAudioSource.onData` ignores it.
+    public var bitsPerSample: Int
     /// 1 or 2.
     public var channelCount: Int
     /// Samples per channel (480 for 10 ms at 48 kHz).
@@ -16,14 +17,18 @@ public struct RTCOnDataEvent: Sendable {
     public init(samples: [Int16], sampleRate: Int = 48_000, channelCount: Int = 1) {
         self.samples = samples
         self.sampleRate = sampleRate
+        self.bitsPerSample = 16
         self.channelCount = max(1, channelCount)
         self.numberOfFrames = samples.count / max(1, channelCount)
     }
 
-    /// A chunk from raw little-endian 16-bit bytes, as the reference's `audio_data`.
+    /// A chunk from raw bytes, as the reference's `RTCOnDataEvent(audio_data, number_of_frames)`. With 16 bits per
+    /// sample (the only size WebRTC audio sources take) the bytes are little-endian signed samples; with any other
+    /// size the event keeps `bitsPerSample` but holds no samples, so a source drops it instead of misreading it.
     public init(audioData: [UInt8], numberOfFrames: Int, sampleRate: Int = 48_000, bitsPerSample: Int = 16,
                 channelCount: Int = 1) {
-        var samples = [Int16](repeating: 0, count: audioData.count / 2)
+        self.bitsPerSample = bitsPerSample
+        var samples = [Int16](repeating: 0, count: bitsPerSample == 16 ? audioData.count / 2 : 0)
         for i in 0..<samples.count {
             samples[i] = Int16(bitPattern: UInt16(audioData[2 * i]) | UInt16(audioData[2 * i + 1]) << 8)
         }

@@ -101,7 +101,7 @@ public final class RTCPeerConnection: @unchecked Sendable {
     let iceTransport = RTCIceTransport()
     let dtlsTransport: RTCDtlsTransport
 
-    /// Creates a connection. Throws when the DTLS certificate cannot be made.
+    /// Creates a connection. Throws `PythonWebRTCException` when the DTLS certificate cannot be made.
     public init(configuration: RTCConfiguration = RTCConfiguration()) throws {
         self.configuration = configuration
         self.network = configuration.network ?? UDPPeerNetwork()
@@ -124,7 +124,10 @@ public final class RTCPeerConnection: @unchecked Sendable {
     static func sharedDTLSContext() throws -> DTLSContext {
         try sharedContext.withLock { shared in
             if let shared { return shared }
-            let context = try DTLSContext()
+            let context: DTLSContext
+            do { context = try DTLSContext() } catch {
+                throw PythonWebRTCException("cannot make the DTLS certificate: \(error)")
+            }
             shared = context
             return context
         }
@@ -193,7 +196,7 @@ public final class RTCPeerConnection: @unchecked Sendable {
                 return reusable.sender
             }
             let transceiver = makeTransceiver(kind: track.kind, track: track, direction: .sendrecv,
-                                              streams: streams, encodings: [])
+                                              streams: streams, encodings: [RtpEncodingParameters()])
             transceiver.state.withLock { $0.createdByAddTrack = true }
             return transceiver.sender
         }
@@ -205,13 +208,16 @@ public final class RTCPeerConnection: @unchecked Sendable {
         try addTrack(track, [stream])
     }
 
-    /// Adds a transceiver for a track or for a kind of media (W3C `addTransceiver`).
+    /// Adds a transceiver for a track or for a kind of media (W3C `addTransceiver`). `sendEncodings` are checked
+    /// as W3C says (`TypeError` / `RangeError`); the sender keeps the first one: `active: false` sends nothing,
+    /// `maxBitrate` caps the Opus bitrate.
     @discardableResult
     public func addTransceiver(_ track: MediaStreamTrack, _ initializer: RtpTransceiverInit = RtpTransceiverInit()) throws -> RTCRtpTransceiver {
         try onQueue {
             guard !isClosed else { throw RTCException.invalidState("the connection is closed") }
+            let encodings = try RtpEncodingParameters.validated(initializer.sendEncodings, kind: track.kind)
             return makeTransceiver(kind: track.kind, track: track, direction: initializer.direction,
-                                   streams: initializer.streams, encodings: initializer.sendEncodings)
+                                   streams: initializer.streams, encodings: encodings)
         }
     }
 
@@ -223,8 +229,9 @@ public final class RTCPeerConnection: @unchecked Sendable {
             guard kind == .audio || kind == .video else {
                 throw RTCException("TypeError", "a transceiver is audio or video, not \(kind)")
             }
+            let encodings = try RtpEncodingParameters.validated(initializer.sendEncodings, kind: kind)
             return makeTransceiver(kind: kind, track: nil, direction: initializer.direction,
-                                   streams: initializer.streams, encodings: initializer.sendEncodings)
+                                   streams: initializer.streams, encodings: encodings)
         }
     }
 
@@ -268,7 +275,7 @@ public final class RTCPeerConnection: @unchecked Sendable {
                     state.direction = .stopped
                     state.currentDirection = .stopped
                 }
-                transceiver.receiver.track.stop()
+                transceiver.receiver.track.endSource()
             }
             transport?.close()
             flushTransmits()

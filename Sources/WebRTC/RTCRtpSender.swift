@@ -67,7 +67,14 @@ public final class RTCRtpSender: Sendable, EncodedAudioSink {
         track?.removeEncodedSink(self)
     }
 
+    /// Sends the frame unless the encoding is inactive (W3C: an encoding with `active == false` sends nothing).
     func consume(_ frame: EncodedAudioFrame) {
+        guard state.withLock({ $0.encodings.first?.active ?? true }) else { return }
         deliver.withLock { $0 }?(self, frame)
+    }
+
+    /// The `maxBitrate` of the encoding while it is active.
+    var bitrateCap: Int? {
+        state.withLock { state in state.encodings.first.flatMap { $0.active ? $0.maxBitrate : nil } }
     }
 }

@@ -65,7 +65,7 @@ public final class RTCRtpTransceiver: Sendable {
         }
         guard first else { return }
         sender.detach()
-        receiver.track.stop()
+        receiver.track.endSource()
         onStop.withLock { $0 }?(self)
     }
 }

@@ -103,6 +103,8 @@ func negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) async th
             while nextFrame <= now {
                 source.onData(RTCOnDataEvent(samples: tone.nextFrame(), sampleRate: 48_000, channelCount: 1))
                 nextFrame += .milliseconds(10)
+                // Senders hand frames to the connection's queue asynchronously: let them go out at this instant.
+                alice.queue.sync {}
             }
         }
         let received = bob.getReceivers()[0].packetsReceived
@@ -136,6 +138,7 @@ func negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) async th
                 while next <= now {
                     source.onData(RTCOnDataEvent(samples: tone.nextFrame(), sampleRate: 48_000, channelCount: 1))
                     next += .milliseconds(10)
+                    alice.queue.sync {}
                 }
             }
         }

@@ -311,7 +311,8 @@ extension RTCPeerConnection {
                 t.kind == kind && t.mid == nil && !t.stopped && t.state.withLock { $0.createdByAddTrack }
             }
             if transceiver == nil, section.port != 0 {
-                transceiver = makeTransceiver(kind: kind, track: nil, direction: .recvonly, streams: [], encodings: [])
+                transceiver = makeTransceiver(kind: kind, track: nil, direction: .recvonly, streams: [],
+                                              encodings: [RtpEncodingParameters()])
             }
             transceiver?.state.withLock { $0.mid = section.mid }
         }
