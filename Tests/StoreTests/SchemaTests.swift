@@ -87,6 +87,30 @@ import Testing
         #expect(throws: StoreError.invalid("empty database path")) { try Store(path: "") }
     }
 
+    @Test func transactionsRollBackWhenTheBodyThrows() throws {
+        let store = try Store(path: ":memory:", durability: .normal)
+        #expect(throws: StoreError.invalid("stop")) {
+            try store.withDatabase { db throws(StoreError) in
+                try db.transaction { () throws(StoreError) in
+                    try db.run("INSERT INTO api_tokens (name, token_hash, created_at) VALUES ('t', 'h', 0)")
+                    throw StoreError.invalid("stop")
+                }
+            }
+        }
+        #expect(try store.apiTokens().isEmpty)
+        // A failing statement inside rolls back too, and the connection is usable afterwards.
+        #expect(throws: StoreError.self) {
+            try store.withDatabase { db throws(StoreError) in
+                try db.transaction { () throws(StoreError) in
+                    try db.run("INSERT INTO api_tokens (name, token_hash, created_at) VALUES ('t', 'h', 0)")
+                    try db.run("INSERT INTO api_tokens (name, token_hash, created_at) VALUES ('u', 'h', 0)")
+                }
+            }
+        }
+        #expect(try store.apiTokens().isEmpty)
+        #expect(try store.createAPIToken(name: "after").0.name == "after")
+    }
+
     @Test func sqliteErrorsAreTyped() throws {
         let store = try Store(path: ":memory:")
         #expect {
