@@ -33,7 +33,9 @@ struct HistoryCursor: Equatable {
             bits = bits << 4 | UInt64(digit)
         }
         let time = Double(bitPattern: bits)
-        guard time.isFinite, let id = String(validating: bytes[19...], as: UTF8.self), !id.isEmpty else { return nil }
+        // Session ids are never empty and never contain NUL (`Store.validate`), so such a cursor cannot be ours.
+        guard time.isFinite, let id = String(validating: bytes[19...], as: UTF8.self), !id.isEmpty,
+              !id.utf8.contains(0) else { return nil }
         self.startedAt = time
         self.id = id
     }

@@ -217,6 +217,8 @@ final class SQLiteDatabase {
 struct SQLiteRow {
     fileprivate let statement: OpaquePointer
 
+    var columnCount: Int32 { sqlite3_column_count(statement) }
+
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
 
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
