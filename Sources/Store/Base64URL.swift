@@ -25,7 +25,7 @@ enum Base64URL {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Decodes unpadded base64url; nil for any other character, a impossible length, or non-zero trailing bits
+    /// Decodes unpadded base64url; nil for any other character, an impossible length, or non-zero trailing bits
     /// (so every byte string has exactly one accepted encoding).
     static func decode(_ text: String) -> [UInt8]? {
         var out: [UInt8] = []
