@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CSkylarkShims", dependencies: ["COpenSSL"]),
 
         // Sans-IO protocol layers: bytes and time in, bytes and events out.
@@ -41,6 +42,9 @@ let package = Package(
             "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "SRTP", "UDPRuntime", "WebRTC", "CSkylarkShims",
         ]),
         .target(name: "WHIP", dependencies: ["HTTP", "SFU"]),
+
+        // Persistence: streams, their tokens, admin API tokens and session history in SQLite.
+        .target(name: "Store", dependencies: ["CSQLite", "COpenSSL", "SkylarkBase"]),
         .executableTarget(name: "Skylark", dependencies: [
             "WHIP", "SFU", "HTTP", "SkylarkBase",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -65,6 +69,7 @@ let package = Package(
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "WHIP", "WebRTC", "SDP", "HTTP", "Opus", "SkylarkBase"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
     ],
     swiftLanguageModes: [.v6]
 )
