@@ -1,9 +1,11 @@
+import AdminAPI
 import ArgumentParser
 import Dispatch
 import Foundation
 import HTTP
 import SFU
 import SkylarkBase
+import Store
 import WHIP
 
 /// Reads a setting's default from the environment.
@@ -51,6 +53,16 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-sessions"), help: "Most WHIP+WHEP sessions at once (SKYLARK_MAX_SESSIONS).")
     var maximumSessions = Int(environment("SKYLARK_MAX_SESSIONS", "10000")) ?? 10_000
 
+    @Option(name: .customLong("database"), help: "SQLite file for streams, tokens and session history, created on first start (SKYLARK_DATABASE).")
+    var database = environment("SKYLARK_DATABASE", "skylark.sqlite")
+
+    @Option(name: .customLong("admin-token"), help: "Bearer token for the management API under /api/ (SKYLARK_ADMIN_TOKEN). API tokens made with `skylark token create` work too.")
+    var adminTokenOption: String?
+    var adminToken: String? { adminTokenOption ?? ProcessInfo.processInfo.environment["SKYLARK_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    @Option(name: .customLong("open-streams"), help: "Whether streams that are not in the database may be published and watched without a token: on, off, or auto (on when HTTP listens on loopback only) (SKYLARK_OPEN_STREAMS).")
+    var openStreams = OpenStreams(rawValue: environment("SKYLARK_OPEN_STREAMS", "auto")) ?? .auto
+
     func validate() throws {
         guard SocketAddress(httpAddress) != nil else { throw ValidationError("--http must be IP:PORT, e.g. 127.0.0.1:8080 (got \"\(httpAddress)\")") }
         guard SocketAddress(udpAddress) != nil else { throw ValidationError("--udp must be IP:PORT, e.g. 0.0.0.0:8189 (got \"\(udpAddress)\")") }
@@ -62,12 +74,11 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let http = SocketAddress(httpAddress)!
-        var udp = SocketAddress(udpAddress)!
+        let udp = SocketAddress(udpAddress)!
         let announce = announced.compactMap(IPAddress.init)
         if udp.ip.isUnspecified && announce.isEmpty {
-            log("warning: --udp \(udpAddress) is a wildcard and nothing is announced; candidates will carry \(udp.ip), which clients cannot reach. Set --announce.")
+            Log.warning("the UDP address is a wildcard and no --announce is set: candidates will carry an address clients cannot reach", ["udp": udpAddress])
         }
-        if udp.port == 0 { udp.port = 0 }
         let sfu: SFU
         do {
             sfu = try SFU(configuration: SFUConfiguration(udpAddress: udp, announcedAddresses: announce,
@@ -75,13 +86,49 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot use UDP \(udpAddress) for media: \(error)")
         }
+        let store: Store
+        do {
+            store = try Store(path: database)
+        } catch {
+            sfu.shutdown()
+            throw ValidationError("cannot open the database \(database): \(error)")
+        }
+        let now = Date().timeIntervalSince1970
+        if let ended = try? store.endSessionsLeftOpen(at: now, reason: "the server restarted"), ended > 0 {
+            Log.info("sessions left open by the last run recorded as ended", ["count": String(ended)])
+        }
+        if adminToken == nil, (try? store.apiTokens().isEmpty) == true, let (_, token) = try? store.createAPIToken(name: "initial") {
+            Log.info("created the first admin token for /api/ and /dashboard.html; it is shown only now", ["token": token])
+        }
+        // Session records are written off the media queue: a commit waits for fsync.
+        let storeQueue = DispatchQueue(label: "skylark.store")
+        sfu.onSessionStarted = { info in
+            storeQueue.async {
+                try? store.sessionStarted(id: info.id, stream: info.stream, role: info.role, remoteAddress: info.remoteAddress,
+                                          at: info.createdAt)
+            }
+            Log.info("session started", ["session": info.id, "role": info.role, "stream": info.stream])
+        }
         sfu.onSessionEnded = { info, reason in
-            log("session \(info.id) (\(info.role) of \(info.stream)) ended after \(Int(info.seconds)) s: \(reason)")
+            let counters = info.counters
+            let endedAt = Date().timeIntervalSince1970
+            storeQueue.async {
+                try? store.sessionEnded(id: info.id, at: endedAt, reason: reason,
+                                        packetsIn: Int64(clamping: counters.packetsIn), bytesIn: Int64(clamping: counters.bytesIn),
+                                        packetsOut: Int64(clamping: counters.packetsOut), bytesOut: Int64(clamping: counters.bytesOut),
+                                        packetsLost: counters.packetsLost)
+            }
+            Log.info("session ended", ["session": info.id, "role": info.role, "stream": info.stream,
+                                       "seconds": String(Int(info.seconds)), "reason": reason])
         }
         let root = FileManager.default.fileExists(atPath: webRoot + "/index.html") ? webRoot : nil
-        if root == nil { log("warning: no web pages at \(webRoot) (--web-root); serving the API only") }
+        if root == nil { Log.warning("no web pages; serving the API only", ["web-root": webRoot]) }
+        let open = openStreams == .on || (openStreams == .auto && http.ip.isLoopback)
+        let access = ServerAccessPolicy(store: StoreAccessPolicy(store: store, openStreams: open),
+                                        publishToken: publishToken, viewToken: viewToken)
         let whip = WHIPServer(sfu: sfu, configuration: WHIPConfiguration(iceServers: iceServers, webRoot: root),
-                              access: StaticAccessPolicy(publishToken: publishToken, viewToken: viewToken))
+                              access: access)
+        let admin = AdminAPI(store: store, sfu: sfu, adminToken: adminToken)
         var configuration = HTTPServerConfiguration(host: http.ip.description, port: http.port)
         if let tlsCertificate, let tlsKey {
             configuration.tls = TLSConfiguration(certificatePath: tlsCertificate, keyPath: tlsKey)
@@ -89,29 +136,77 @@ struct Serve: AsyncParsableCommand {
         let server = HTTPServer(configuration: configuration)
         let bound: SocketAddress
         do {
-            bound = try server.start { request in
-                if request.path == "/healthz" { return .text("ok\n") }
-                if let response = await whip.handle(request) { return response }
-                return .problem(status: 404, detail: "nothing at \(request.path)")
+            bound = try server.start { [server] request in
+                switch request.path {
+                case "/healthz":
+                    return .text("ok\n")
+                case "/metrics":
+                    var response = HTTPResponse.text(Metrics.render(sfu: await sfu.metrics(), http: server.counters))
+                    response.headers.replaceOrAdd(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+                    return response
+                default:
+                    if let response = await admin.handle(request) { return response }
+                    if let response = await whip.handle(request) { return response }
+                    return .problem(status: 404, detail: "nothing at \(request.path)")
+                }
             }
         } catch {
+            sfu.shutdown()
+            store.close()
             throw ValidationError("cannot listen on \(httpAddress): \(error)")
         }
         let scheme = configuration.tls == nil ? "http" : "https"
         let host = bound.ip.isIPv4 ? bound.ip.description : "[\(bound.ip)]"
-        log("media on udp \(sfu.localAddress)" + (announce.isEmpty ? "" : ", announced as \(announce.map(\.description).joined(separator: ", "))"))
-        log("Skylark is running: open \(scheme)://\(host):\(bound.port)/")
-        log("publish: \(scheme)://\(host):\(bound.port)/whip/<stream>   watch: \(scheme)://\(host):\(bound.port)/whep/<stream>")
+        let base = "\(scheme)://\(host):\(bound.port)"
+        Log.info("media on one UDP port", ["udp": sfu.localAddress.description,
+                                            "announced": announce.map(\.description).joined(separator: ",")])
+        Log.info("database ready", ["path": database, "open-streams": open ? "on" : "off"])
+        FileHandle.standardError.write(Data("""
+            Skylark is running: open \(base)/
+              publish (WHIP): \(base)/whip/<stream>    watch (WHEP): \(base)/whep/<stream>
+              dashboard: \(base)/dashboard.html    metrics: \(base)/metrics
+
+            """.utf8))
         await waitForTermination()
-        log("stopping")
+        Log.info("stopping: ending sessions and closing the database")
         server.stop()
         sfu.shutdown()
+        storeQueue.sync {}
+        store.close()
+        Log.info("stopped")
     }
 }
 
-func log(_ message: String) {
-    FileHandle.standardError.write(Data("skylark: \(message)\n".utf8))
+/// `--open-streams`.
+enum OpenStreams: String, ExpressibleByArgument, CaseIterable {
+    case on, off, auto
 }
+
+/// The command-line tokens work for every stream; otherwise the database decides.
+struct ServerAccessPolicy: AccessPolicy {
+    let store: StoreAccessPolicy
+    let publishToken: String?
+    let viewToken: String?
+
+    func mayPublish(stream: String, token: String?) async -> AccessDecision {
+        if let publishToken, let token, constantTimeEqual(publishToken, token) { return .allowed }
+        let decision = await store.mayPublish(stream: stream, token: token)
+        if decision == .allowed, publishToken != nil, (try? store.store.stream(named: stream)) == nil {
+            return .unauthorized("this server needs a Bearer token to publish")
+        }
+        return decision
+    }
+
+    func mayView(stream: String, token: String?) async -> AccessDecision {
+        if let viewToken, let token, constantTimeEqual(viewToken, token) { return .allowed }
+        let decision = await store.mayView(stream: stream, token: token)
+        if decision == .allowed, viewToken != nil, (try? store.store.stream(named: stream)) == nil {
+            return .unauthorized("this server needs a Bearer token to view")
+        }
+        return decision
+    }
+}
+
 
 /// Waits for SIGINT or SIGTERM.
 func waitForTermination() async {

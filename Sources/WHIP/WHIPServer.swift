@@ -1,5 +1,6 @@
 import HTTP
 import SFU
+import Synchronization
 
 /// How the WHIP/WHEP endpoints behave.
 public struct WHIPConfiguration: Sendable {
@@ -24,6 +25,7 @@ public struct WHIPServer: Sendable {
     public let configuration: WHIPConfiguration
     public let access: any AccessPolicy
     private let files: StaticFiles?
+    private let creators = SessionCreators()
 
     public init(sfu: SFU, configuration: WHIPConfiguration, access: any AccessPolicy) {
         self.sfu = sfu
@@ -95,6 +97,7 @@ public struct WHIPServer: Sendable {
         } catch {
             return problem(error, stream: stream)
         }
+        if let token = Self.bearerToken(request) { creators.remember(session: result.id, token: token) }
         var response = HTTPResponse(status: 201, body: Array(result.answer.utf8))
         response.headers.add(name: "Content-Type", value: "application/sdp")
         response.headers.add(name: "Location", value: "/\(publishing ? "whip" : "whep")/\(stream)/\(result.id)")
@@ -108,7 +111,7 @@ public struct WHIPServer: Sendable {
             return .problem(status: 415, title: "Unsupported Media Type",
                             detail: "PATCH takes Content-Type: application/trickle-ice-sdpfrag (RFC 8840)")
         }
-        if let denied = await authorize(request, stream: stream, publishing: publishing) { return denied }
+        if let denied = await authorizeSession(request, id: id, stream: stream, publishing: publishing) { return denied }
         guard await owns(id: id, stream: stream, publishing: publishing) else {
             return .problem(status: 404, detail: "no such session")
         }
@@ -128,7 +131,8 @@ public struct WHIPServer: Sendable {
     }
 
     private func delete(_ request: HTTPRequest, stream: String, id: String, publishing: Bool) async -> HTTPResponse {
-        if let denied = await authorize(request, stream: stream, publishing: publishing) { return denied }
+        if let denied = await authorizeSession(request, id: id, stream: stream, publishing: publishing) { return denied }
+        defer { creators.forget(session: id) }
         guard await owns(id: id, stream: stream, publishing: publishing),
               await sfu.end(sessionID: id, reason: "the client ended the session (DELETE)") else {
             return .problem(status: 404, detail: "no such session")
@@ -162,6 +166,13 @@ public struct WHIPServer: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// PATCH and DELETE: the stream's current token, or the token the session was created with (a rotated token
+    /// must not strand the sessions it let in).
+    private func authorizeSession(_ request: HTTPRequest, id: String, stream: String, publishing: Bool) async -> HTTPResponse? {
+        if let token = Self.bearerToken(request), creators.created(session: id, with: token) { return nil }
+        return await authorize(request, stream: stream, publishing: publishing)
+    }
 
     private func authorize(_ request: HTTPRequest, stream: String, publishing: Bool) async -> HTTPResponse? {
         let token = Self.bearerToken(request)
@@ -231,7 +242,8 @@ public struct WHIPServer: Sendable {
         }
     }
 
-    static func isValidStreamName(_ name: String) -> Bool {
+    /// Stream names: 1 to 64 of `A-Z a-z 0-9 . _ -`, so they are safe in paths, SDP and logs.
+    public static func isValidStreamName(_ name: String) -> Bool {
         guard (1...64).contains(name.utf8.count) else { return false }
         return name.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
@@ -246,5 +258,27 @@ extension String {
         while view.first == " " || view.first == "\t" { view = view.dropFirst() }
         while view.last == " " || view.last == "\t" { view = view.dropLast() }
         return String(view)
+    }
+}
+
+/// The Bearer token each live session was created with.
+final class SessionCreators: Sendable {
+    private let tokens = Mutex<[String: String]>([:])
+
+    func remember(session: String, token: String) {
+        tokens.withLock { table in
+            // Sessions that end without DELETE (consent expiry, kicks) leave entries; keep the table bounded.
+            if table.count >= 100_000 { table.removeAll() }
+            table[session] = token
+        }
+    }
+
+    func created(session: String, with token: String) -> Bool {
+        guard let original = tokens.withLock({ $0[session] }) else { return false }
+        return constantTimeEqual(original, token)
+    }
+
+    func forget(session: String) {
+        _ = tokens.withLock { $0.removeValue(forKey: session) }
     }
 }
