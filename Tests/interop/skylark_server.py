@@ -51,26 +51,32 @@ class SkylarkServer:
     """One running server on 127.0.0.1 with its own HTTP and UDP ports."""
 
     extra_args: list[str] = field(default_factory=list)
+    database: Path | None = None
     http_port: int = 0
     udp_port: int = 0
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
-    def start(self, tmp_dir: Path) -> "SkylarkServer":
-        self.http_port = free_port(socket.SOCK_STREAM)
-        self.udp_port = free_port(socket.SOCK_DGRAM)
+    def start(self, tmp_dir: Path, keep_ports: bool = False) -> "SkylarkServer":
+        if not keep_ports or not self.http_port:
+            self.http_port = free_port(socket.SOCK_STREAM)
+            self.udp_port = free_port(socket.SOCK_DGRAM)
+        if self.database is None:
+            self.database = tmp_dir / f"skylark-{self.http_port}.sqlite"
         self.log_path = tmp_dir / f"skylark-{self.http_port}.log"
-        log = open(self.log_path, "w")
+        offset = len(self.log())
+        log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [str(skylark_binary()), "serve", "--http", f"127.0.0.1:{self.http_port}",
-             "--udp", f"127.0.0.1:{self.udp_port}", "--web-root", str(ROOT / "public"), *self.extra_args],
+             "--udp", f"127.0.0.1:{self.udp_port}", "--web-root", str(ROOT / "public"),
+             "--database", str(self.database), *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"skylark exited at start ({self.process.returncode}):\n{self.log()}")
-            if "Skylark is running" in self.log():
+            if "Skylark is running" in self.log()[offset:]:
                 return self
             time.sleep(0.05)
         raise AssertionError(f"skylark did not start in 20 s:\n{self.log()}")
