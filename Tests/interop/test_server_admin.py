@@ -231,3 +231,38 @@ def test_the_first_start_makes_an_admin_token_when_none_is_given(tmp_path):
         assert "created the first admin token" not in again.log()
     finally:
         again.stop()
+
+
+def test_the_dashboard_shows_live_streams_and_sessions_and_kicks(server, tmp_path):
+    from test_server_media import start_chromium
+
+    async def scenario():
+        status, created = api(server, "POST", "/api/streams", {"name": "board"})
+        publisher = await whip_clients.publisher(server, "board", 440, token=created["publishToken"])
+        await publisher.wait_connected()
+        browser = await asyncio.to_thread(start_chromium, tmp_path, "dashboard")
+        try:
+            await asyncio.to_thread(browser.get, f"{server.base_url}/dashboard.html")
+            browser.find_element("id", "token").send_keys(ADMIN)
+            browser.find_element("css selector", "#login button, #login [type=submit]").click()
+            text = ""
+            for _ in range(40):
+                await asyncio.sleep(0.25)
+                text = browser.find_element("id", "sessions").text
+                if "publisher" in text:
+                    break
+            assert "board" in browser.find_element("id", "streams").text
+            assert "publisher" in text, text
+            kick = browser.find_elements("css selector", "#sessions button")
+            assert kick, "no kick button"
+            kick[0].click()
+            for _ in range(40):
+                await asyncio.sleep(0.25)
+                if not api(server, "GET", "/api/sessions")[1]:
+                    break
+            assert api(server, "GET", "/api/sessions")[1] == []
+        finally:
+            browser.quit()
+            await publisher.close()
+
+    asyncio.run(scenario())
