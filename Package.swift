@@ -42,13 +42,18 @@ let package = Package(
         ]),
         .target(name: "WHIP", dependencies: ["HTTP", "SFU"]),
         .executableTarget(name: "Skylark", dependencies: [
-            "WHIP", "SFU", "HTTP", "SkylarkBase",
+            "WHIP", "SFU", "HTTP", "SkylarkBase", "LoadTool",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // The W3C / python-webrtc object model over the core.
         .target(name: "WebRTC", dependencies: [
             "SkylarkBase", "SDP", "STUN", "ICE", "DTLS", "SRTP", "RTP", "Opus", "UDPRuntime",
+        ]),
+
+        // Load generation and measurement: many real WHEP viewers and WHIP publishers, and the UDP send ceiling.
+        .target(name: "LoadTool", dependencies: [
+            "SkylarkBase", "SDP", "ICE", "DTLS", "SRTP", "RTP", "UDPRuntime", "WebRTC",
         ]),
 
         // A command-line peer for interop tests and demos.
@@ -64,6 +69,7 @@ let package = Package(
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "LoadToolTests", dependencies: ["LoadTool"]),
     ],
     swiftLanguageModes: [.v6]
 )
