@@ -68,6 +68,7 @@ public struct Histogram: Sendable, Equatable {
     public func quantile(_ q: Double) -> UInt64? {
         guard count > 0 else { return nil }
         let rank = max(1, UInt64((min(max(q, 0), 1) * Double(count)).rounded(.up)))
+        if rank >= count { return maximum }
         var seen: UInt64 = 0
         for index in 0..<Self.bucketCount where counts[index] != 0 {
             seen &+= counts[index]
