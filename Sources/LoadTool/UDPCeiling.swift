@@ -22,9 +22,13 @@ public enum UDPCeiling {
         public var sendErrors: UInt64
         public var kernelReceiveBufferErrors: UInt64?
 
+        /// Datagrams per second of the sender's own CPU time: the ceiling of one fully used core, robust to other
+        /// processes taking part of that CPU.
+        public var sentPerCPUSecond: Double { senderCPU > 0 ? sentPerSecond / senderCPU : 0 }
+
         public var text: String {
             """
-            udp ceiling: \(format(sentPerSecond, 0)) packets/s sent (\(format(sentPerSecond * Double(size) * 8 / 1e9, 2)) Gbit/s of payload), \
+            udp ceiling: \(format(sentPerCPUSecond, 0)) packets per CPU-second; \(format(sentPerSecond, 0)) packets/s sent (\(format(sentPerSecond * Double(size) * 8 / 1e9, 2)) Gbit/s of payload), \
             \(format(receivedPerSecond, 0)) packets/s drained, sender CPU \(format(senderCPU * 100, 1)) %, \
             \(size)-byte datagrams to \(destinations) sockets over \(format(seconds, 1)) s\
             \(kernelReceiveBufferErrors.map { ", kernel drops \($0)" } ?? "")
@@ -33,6 +37,7 @@ public enum UDPCeiling {
 
         public var json: String {
             JSONObject().add("type", "udp-ceiling").add("seconds", seconds).add("packets_per_s", sentPerSecond)
+                .add("packets_per_cpu_s", sentPerCPUSecond)
                 .add("drained_per_s", receivedPerSecond).add("sender_cpu", senderCPU).add("destinations", destinations)
                 .add("size", size).add("send_errors", Int(sendErrors))
                 .add("kernel_udp_rcvbuf_errors", kernelReceiveBufferErrors.map(Double.init)).text
