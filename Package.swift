@@ -48,13 +48,18 @@ let package = Package(
         // The management API under /api/ and /metrics.
         .target(name: "AdminAPI", dependencies: ["HTTP", "SFU", "Store", "WHIP"]),
         .executableTarget(name: "Skylark", dependencies: [
-            "WHIP", "SFU", "HTTP", "SkylarkBase", "Store", "AdminAPI",
+            "WHIP", "SFU", "HTTP", "SkylarkBase", "Store", "AdminAPI", "LoadTool",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // The W3C / python-webrtc object model over the core.
         .target(name: "WebRTC", dependencies: [
             "SkylarkBase", "SDP", "STUN", "ICE", "DTLS", "SRTP", "RTP", "Opus", "UDPRuntime",
+        ]),
+
+        // Load generation and measurement: many real WHEP viewers and WHIP publishers, and the UDP send ceiling.
+        .target(name: "LoadTool", dependencies: [
+            "SkylarkBase", "SDP", "ICE", "DTLS", "SRTP", "RTP", "UDPRuntime", "WebRTC",
         ]),
 
         // A command-line peer for interop tests and demos.
@@ -72,6 +77,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "WHIP", "WebRTC", "SDP", "HTTP", "Opus", "SkylarkBase"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "LoadToolTests", dependencies: ["LoadTool"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,6 +10,6 @@ struct Skylark: AsyncParsableCommand {
         /whep/<stream>. Open the printed address in a browser for the publish and watch pages.
         """,
         version: "0.1.0",
-        subcommands: [Serve.self, StreamCommand.self, TokenCommand.self],
+        subcommands: [Serve.self, StreamCommand.self, TokenCommand.self, Load.self, UDPCeilingCommand.self],
         defaultSubcommand: Serve.self)
 }

@@ -1,0 +1,257 @@
+import Dispatch
+import DTLS
+import RTP
+import SkylarkBase
+import UDPRuntime
+import WebRTC
+
+/// What one shard measured, copied out once a second.
+struct ShardSnapshot: Sendable {
+    var packetsReceived: UInt64 = 0
+    var bytesReceived: UInt64 = 0
+    /// Sum over viewers of packets expected from sequence numbers (RFC 3550 §6.4.1 "expected").
+    var packetsExpected: UInt64 = 0
+    var publisherPacketsSent: UInt64 = 0
+    var delayInterval = Histogram()
+    var delayWindow = Histogram()
+    var join = Histogram()
+    var publisherJoin = Histogram()
+    var failures: [String: Int] = [:]
+    var viewers = 0
+    /// Viewers that got media in the last two seconds.
+    var viewersReceiving = 0
+    var publishersConnected = 0
+    /// Viewers that are done joining: media arrived, or they failed.
+    var viewersSettled = 0
+    var jitterSum: Double = 0
+    var jitterCount = 0
+    var jitterMax: Double = 0
+
+    mutating func merge(_ other: ShardSnapshot) {
+        packetsReceived &+= other.packetsReceived
+        bytesReceived &+= other.bytesReceived
+        packetsExpected &+= other.packetsExpected
+        publisherPacketsSent &+= other.publisherPacketsSent
+        delayInterval.merge(other.delayInterval)
+        delayWindow.merge(other.delayWindow)
+        join.merge(other.join)
+        publisherJoin.merge(other.publisherJoin)
+        for (reason, count) in other.failures { failures[reason, default: 0] += count }
+        viewers += other.viewers
+        viewersReceiving += other.viewersReceiving
+        publishersConnected += other.publishersConnected
+        viewersSettled += other.viewersSettled
+        jitterSum += other.jitterSum
+        jitterCount += other.jitterCount
+        jitterMax = max(jitterMax, other.jitterMax)
+    }
+}
+
+/// A serial queue owning a share of the clients: their sockets' reads (recvmmsg via `UDPSocket.startReceiving`),
+/// one repeating timer for ICE/DTLS deadlines, publisher pacing and join timeouts, and the counters.
+final class Shard: @unchecked Sendable {
+    let queue: DispatchQueue
+    private let context: DTLSContext
+    private let payloadSize: Int
+    private let joinTimeout: UInt64
+    private let tickInterval: DispatchTimeInterval = .milliseconds(5)
+
+    // Owned by `queue`.
+    private var clients: [LoadClient] = []
+    private var counters = ShardSnapshot()
+    private let batch = DatagramBatch(capacity: 16)
+    private var timer: DispatchSourceTimer?
+    private var stopped = false
+
+    init(index: Int, context: DTLSContext, payloadSize: Int, joinTimeoutSeconds: Double) {
+        queue = DispatchQueue(label: "skylark.load.shard\(index)")
+        self.context = context
+        self.payloadSize = payloadSize
+        joinTimeout = UInt64(joinTimeoutSeconds * 1e9)
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + tickInterval, repeating: tickInterval, leeway: .milliseconds(1))
+        timer.setEventHandler { [unowned self] in self.tick() }
+        timer.resume()
+        self.timer = timer
+    }
+
+    // MARK: - Called on `queue`
+
+    /// Takes over an answered client: builds its transport, starts reading its socket and sends the first checks.
+    func adopt(_ pending: PendingClient) {
+        guard !stopped else {
+            pending.socket.close()
+            return
+        }
+        let client: LoadClient
+        do {
+            client = try LoadClient(pending, context: context)
+        } catch {
+            fail(reason: "DTLS setup: \(error)")
+            pending.socket.close()
+            return
+        }
+        clients.append(client)
+        if client.role == .viewer { counters.viewers += 1 }
+        client.socket.startReceiving(on: queue) { [unowned self, unowned client] bytes, from in
+            self.receive(bytes, from: from, on: client)
+        }
+        client.transport.handleTimeout(now: Instant.now())
+        service(client)
+    }
+
+    func fail(reason: String) {
+        counters.failures[reason, default: 0] += 1
+    }
+
+    /// Copies the counters; `resetWindow` starts the measuring window's delay histogram afresh.
+    func snapshot(resetWindow: Bool) -> ShardSnapshot {
+        let now = monotonicNanoseconds()
+        var copy = counters
+        copy.viewersReceiving = 0
+        copy.publishersConnected = 0
+        copy.viewersSettled = 0
+        for client in clients {
+            switch client.role {
+            case .viewer:
+                if client.phase == .media || client.phase == .failed { copy.viewersSettled += 1 }
+                guard client.phase == .media else { continue }
+                if now &- client.lastMediaAt < 2_000_000_000 { copy.viewersReceiving += 1 }
+                let jitter = client.tracker.jitterNanoseconds
+                copy.jitterSum += jitter
+                copy.jitterCount += 1
+                copy.jitterMax = max(copy.jitterMax, jitter)
+            case .publisher:
+                if client.phase == .secured { copy.publishersConnected += 1 }
+            }
+        }
+        counters.delayInterval.reset()
+        if resetWindow { counters.delayWindow.reset() }
+        return copy
+    }
+
+    /// Stops pacing and timers and returns the session paths to DELETE (publishers last).
+    func stop() -> [String] {
+        stopped = true
+        timer?.cancel()
+        timer = nil
+        return clients.filter { $0.role == .viewer }.map(\.sessionPath) + clients.filter { $0.role == .publisher }.map(\.sessionPath)
+    }
+
+    /// Closes every socket without a DTLS close_notify (the sessions were deleted over HTTP).
+    func closeSockets() {
+        for client in clients { client.socket.close() }
+        clients.removeAll()
+    }
+
+    // MARK: - Internals
+
+    private func receive(_ bytes: UnsafeMutableRawBufferPointer, from remote: SocketAddress, on client: LoadClient) {
+        guard let first = bytes.first, client.phase != .failed else { return }
+        let now = Instant.now()
+        if first >= 128 && first <= 191 {
+            // Media: decrypted in place, measured without allocating.
+            let arrival = monotonicNanoseconds()
+            let wireBytes = bytes.count
+            client.transport.handleReceive(bytes, from: remote, localAddress: client.socket.localAddress, now: now) { packet in
+                if case let .rtp(buffer) = packet, client.role == .viewer {
+                    self.media(UnsafeRawBufferPointer(buffer), wireBytes: wireBytes, arrival: arrival, on: client)
+                }
+            }
+            return
+        }
+        client.transport.handleReceive(bytes, from: remote, localAddress: client.socket.localAddress, now: now) { _ in }
+        service(client)
+    }
+
+    private func media(_ packet: UnsafeRawBufferPointer, wireBytes: Int, arrival: UInt64, on client: LoadClient) {
+        guard let header = try? RTPHeader(parsing: packet), header.payloadLength >= 16 else { return }
+        let offset = header.payloadOffset
+        var sent: UInt64 = 0
+        for index in 0..<8 { sent = sent << 8 | UInt64(packet[offset + index]) }
+        let delay = arrival >= sent ? arrival - sent : 0
+        counters.packetsReceived &+= 1
+        counters.bytesReceived &+= UInt64(wireBytes)
+        counters.packetsExpected &+= client.tracker.record(sequence: header.sequenceNumber,
+                                                           transitNanoseconds: Int64(bitPattern: arrival &- sent))
+        counters.delayInterval.record(delay)
+        counters.delayWindow.record(delay)
+        client.lastMediaAt = arrival
+        if client.phase != .media {
+            client.phase = .media
+            counters.join.record(arrival &- client.postSentAt)
+        }
+    }
+
+    /// Sends what the transport queued, reads its events and caches its next deadline.
+    private func service(_ client: LoadClient) {
+        flush(client)
+        while let event = client.transport.pollEvent() {
+            switch event {
+            case let .dtlsFailed(error):
+                terminate(client, reason: "DTLS failed: \(error)")
+            case .iceStateChanged(.failed):
+                terminate(client, reason: "ICE failed")
+            case .dtlsStateChanged(.connected):
+                if client.phase == .connecting {
+                    client.phase = .secured
+                    if client.role == .publisher {
+                        counters.publisherJoin.record(monotonicNanoseconds() &- client.postSentAt)
+                        client.nextSendAt = monotonicNanoseconds()
+                    }
+                }
+            case .dtlsStateChanged(.closed):
+                terminate(client, reason: "the server closed DTLS (session ended)")
+            default:
+                break
+            }
+        }
+        client.deadline = client.phase == .failed ? nil : client.transport.nextDeadline
+    }
+
+    private func flush(_ client: LoadClient) {
+        while let transmit = client.transport.pollTransmit() {
+            if batch.isFull { batch.send(on: client.socket) }
+            batch.append(transmit.bytes, to: transmit.destination)
+        }
+        batch.send(on: client.socket)
+    }
+
+    private func terminate(_ client: LoadClient, reason: String) {
+        guard client.phase != .failed else { return }
+        let label = client.role == .publisher ? "publisher: " : ""
+        client.phase = .failed
+        fail(reason: label + reason)
+        client.deadline = nil
+    }
+
+    private func tick() {
+        guard !stopped else { return }
+        let now = Instant.now()
+        let clock = monotonicNanoseconds()
+        for client in clients where client.phase != .failed {
+            if let deadline = client.deadline, deadline <= now {
+                client.transport.handleTimeout(now: now)
+                service(client)
+            }
+            if client.phase == .connecting || (client.role == .viewer && client.phase == .secured),
+               clock &- client.postSentAt > joinTimeout {
+                let what = client.role == .publisher ? "not connected" : "no media"
+                terminate(client, reason: "\(what) within \(joinTimeout / 1_000_000_000) s (\(client.stateDescription))")
+                continue
+            }
+            if client.role == .publisher && client.phase == .secured { pace(client, clock: clock) }
+        }
+    }
+
+    /// 50 packets a second; a late tick sends what is due (each stamped when it leaves), a long stall skips ahead.
+    private func pace(_ client: LoadClient, clock: UInt64) {
+        if clock &- client.nextSendAt > 200_000_000 && clock > client.nextSendAt { client.nextSendAt = clock }
+        while client.nextSendAt <= clock {
+            var packet = client.nextPacket(payloadSize: payloadSize, now: monotonicNanoseconds())
+            if client.transport.sendRTP(&packet) { counters.publisherPacketsSent &+= 1 }
+            client.nextSendAt &+= 20_000_000
+        }
+        flush(client)
+    }
+}

@@ -1,0 +1,107 @@
+import DTLS
+import ICE
+import SDP
+import SkylarkBase
+
+/// The minimal offers the load tool sends: one bundled Opus audio section with rtcp-mux, full ICE credentials,
+/// the shared certificate's fingerprint, `setup:actpass` and one host candidate (RFC 8829 §5.2.1 shape).
+public struct OfferWriter: Sendable {
+    public var credentials: ICE.ICECredentials
+    public var fingerprint: String
+    public var candidate: ICECandidate
+    /// Publishers send (WHIP), viewers receive (WHEP).
+    public var sends: Bool
+    /// The SSRC a publisher announces.
+    public var ssrc: UInt32
+
+    public init(credentials: ICE.ICECredentials, fingerprint: String, candidate: ICECandidate, sends: Bool, ssrc: UInt32 = 0) {
+        self.credentials = credentials
+        self.fingerprint = fingerprint
+        self.candidate = candidate
+        self.sends = sends
+        self.ssrc = ssrc
+    }
+
+    public static let opusPayloadType: UInt8 = 111
+
+    public func write() -> String {
+        var lines = [
+            "v=0",
+            "o=- \(UInt64.random(in: 1...(1 << 62))) 2 IN IP4 127.0.0.1",
+            "s=-",
+            "t=0 0",
+            "a=group:BUNDLE 0",
+            "a=msid-semantic: WMS" + (sends ? " load" : ""),
+            "m=audio 9 UDP/TLS/RTP/SAVPF \(Self.opusPayloadType)",
+            "c=IN IP4 0.0.0.0",
+            "a=mid:0",
+            "a=ice-ufrag:\(credentials.ufrag)",
+            "a=ice-pwd:\(credentials.password)",
+            "a=fingerprint:\(fingerprint)",
+            "a=setup:actpass",
+            sends ? "a=sendonly" : "a=recvonly",
+            "a=rtcp-mux",
+            "a=rtpmap:\(Self.opusPayloadType) opus/48000/2",
+            "a=fmtp:\(Self.opusPayloadType) minptime=10;useinbandfec=1",
+        ]
+        if sends {
+            lines.append("a=msid:load load-audio")
+            lines.append("a=ssrc:\(ssrc) cname:load")
+        }
+        lines.append("a=candidate:\(candidate.sdpValue)")
+        lines.append("a=end-of-candidates")
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+}
+
+/// What a client needs from the server's answer.
+public struct AnswerSummary: Sendable {
+    public var credentials: ICE.ICECredentials
+    public var fingerprints: [DTLSFingerprint]
+    /// The server's `a=setup`: passive makes the client the DTLS client, active the DTLS server.
+    public var setup: SetupRole
+    public var candidates: [ICECandidate]
+    public var isICELite: Bool
+
+    /// The DTLS role the client takes (RFC 5763 §5).
+    public var dtlsRole: DTLSConnection.Role { setup == .active ? .server : .client }
+
+    /// Reads the first accepted section's transport (the bundle shares it).
+    public init(parsing text: String) throws(AnswerError) {
+        let description: SessionDescription
+        do {
+            description = try SessionDescription(parsing: text)
+        } catch {
+            throw .unreadable("SDP line \(error.line): \(error.reason)")
+        }
+        guard let index = description.media.firstIndex(where: { $0.port != 0 }) else {
+            throw .unreadable("every m= section is rejected")
+        }
+        guard let sdpCredentials = description.iceCredentials(forMedia: index) else { throw .unreadable("no ICE credentials") }
+        let credentials = ICE.ICECredentials(ufrag: sdpCredentials.ufrag, password: sdpCredentials.password)
+        let fingerprints = description.fingerprints(forMedia: index).map { DTLSFingerprint(algorithm: $0.algorithm, bytes: $0.bytes) }
+        guard !fingerprints.isEmpty else { throw .unreadable("no fingerprint") }
+        guard let setup = description.setup(forMedia: index), setup == .active || setup == .passive else {
+            throw .unreadable("a=setup must be active or passive in an answer")
+        }
+        var candidates: [ICECandidate] = []
+        for media in description.media where media.port != 0 {
+            for value in media.candidates {
+                if let candidate = try? ICECandidate(parsing: value), !candidates.contains(candidate) { candidates.append(candidate) }
+            }
+        }
+        guard !candidates.isEmpty else { throw .unreadable("no usable candidate") }
+        self.credentials = credentials
+        self.fingerprints = fingerprints
+        self.setup = setup
+        self.candidates = candidates
+        isICELite = description.isICELite
+    }
+}
+
+public enum AnswerError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unreadable(String)
+    public var description: String {
+        switch self { case let .unreadable(reason): "unusable answer: \(reason)" }
+    }
+}
