@@ -65,7 +65,8 @@ public final class SFU: @unchecked Sendable {
             self.receive(bytes, from: from)
         }
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + .milliseconds(10), repeating: .milliseconds(10), leeway: .milliseconds(2))
+        // 20 ms is finer than any ICE-lite or DTLS timer needs, and the tick visits every session.
+        timer.schedule(deadline: .now() + .milliseconds(20), repeating: .milliseconds(20), leeway: .milliseconds(5))
         timer.setEventHandler { [unowned self] in self.tick() }
         timer.resume()
         self.timer = timer
@@ -388,7 +389,7 @@ public final class SFU: @unchecked Sendable {
             case let .rtcp(buffer): self.receiveRTCP(buffer, on: session, now: now)
             }
         }
-        if first <= 3, !session.remoteAddresses.contains(remote), session.transport.selectedPair?.remote.address == remote {
+        if first <= 3, !session.remoteAddresses.contains(remote), session.transport.selectedRemoteAddress == remote {
             session.remoteAddresses.insert(remote)
             byAddress[remote] = session
         }

@@ -221,15 +221,15 @@ public final class BundleTransport {
         return true
     }
 
-    /// Our address and the peer's on the selected pair.
-    private var route: (SocketAddress, SocketAddress)? {
-        guard let pair = selectedPair, let local = pair.local.address, let remote = pair.remote.address else { return nil }
-        return (local, remote)
-    }
+    /// Our address and the peer's on the selected pair, parsed once when the pair is selected (media uses it for
+    /// every packet).
+    private var route: (SocketAddress, SocketAddress)?
+
+    /// The peer's address on the selected pair.
+    public var selectedRemoteAddress: SocketAddress? { route?.1 }
 
     private func isFromSelectedRemote(_ address: SocketAddress) -> Bool {
-        guard let pair = selectedPair else { return false }
-        return pair.remote.address == address
+        route?.1 == address
     }
 
     private func enqueue(_ transmit: Transmit) {
@@ -256,6 +256,11 @@ public final class BundleTransport {
                 events.append(.iceStateChanged(state))
             case let .selectedPairChanged(local, remote):
                 selectedPair = (local, remote)
+                if let localAddress = local.address, let remoteAddress = remote.address {
+                    route = (localAddress, remoteAddress)
+                } else {
+                    route = nil
+                }
                 events.append(.selectedPairChanged(local: local, remote: remote))
                 startDTLS()
             case let .roleChanged(role):
