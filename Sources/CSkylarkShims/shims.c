@@ -20,6 +20,9 @@ void skylark_bio_set_mem_eof_return(BIO *bio, int value) { BIO_set_mem_eof_retur
 
 void skylark_ssl_ctx_set_dtls_options(SSL_CTX *ctx) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Idle connections keep no read/write buffers: after the handshake DTLS carries almost nothing
+       (media is SRTP), and a server holds thousands of them. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 
 void skylark_ssl_set_mtu(SSL *ssl, long mtu) {
