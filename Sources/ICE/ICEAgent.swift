@@ -236,6 +236,7 @@ public final class ICEAgent {
         if !isLite, remoteCredentials != nil {
             let wantsOrdinaryCheck = (selectedKey == nil || restarting) && pairs.contains { $0.state == .waiting }
             if !triggeredQueue.isEmpty || wantsOrdinaryCheck { consider(nextCheckAt ?? now) }
+            if role == .controlling, let nominating, triggeredQueue.contains(nominating) { consider(now) }
             if wantsNomination { consider(now) }
             if selectedKey != nil, !restarting { consider(nextConsentAt ?? now) }
         }
@@ -521,6 +522,14 @@ public final class ICEAgent {
     /// One new check per Ta: the triggered queue first, then the highest-priority waiting pair (RFC 8445 §6.1.4.2).
     private func runPacedCheck(_ now: Instant) {
         guard !isLite, remoteCredentials != nil else { return }
+        // The nomination goes out at once rather than after Ta: its pair has already succeeded, so it probes
+        // nothing new, and waiting would add Ta to every connection's setup (RFC 8445 §8.1.1 regular nomination).
+        if role == .controlling, let nominating, let position = triggeredQueue.firstIndex(of: nominating),
+           let index = pairIndex(nominating) {
+            triggeredQueue.remove(at: position)
+            sendCheck(index: index, useCandidate: true, isConsent: false, now: now)
+            return
+        }
         if let nextCheckAt, now < nextCheckAt { return }
         while !triggeredQueue.isEmpty {
             let key = triggeredQueue.removeFirst()
