@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "SFU", dependencies: [
             "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "SRTP", "UDPRuntime", "WebRTC", "CSkylarkShims",
         ]),
-        .target(name: "WHIP", dependencies: ["HTTP", "SFU"]),
+        .target(name: "WHIP", dependencies: ["HTTP", "SFU", "SkylarkBase"]),
 
         // Persistence: streams, their tokens, admin API tokens and session history in SQLite.
         .target(name: "Store", dependencies: ["CSQLite", "COpenSSL", "SkylarkBase"]),

@@ -1,3 +1,4 @@
+import SkylarkBase
 /// A response the handler returns. The server adds `Content-Length`, `Date` and `Connection` itself.
 public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
@@ -33,10 +34,10 @@ public struct HTTPResponse: Sendable, Equatable {
     public static func problem(status: Int, title: String? = nil, detail: String? = nil,
                                type: String? = nil) -> HTTPResponse {
         var members: [String] = []
-        if let type { members.append("\"type\":\(jsonString(type))") }
-        members.append("\"title\":\(jsonString(title ?? HTTPResponse.reasonPhrase(for: status)))")
+        if let type { members.append("\"type\":\(jsonStringLiteral(type))") }
+        members.append("\"title\":\(jsonStringLiteral(title ?? HTTPResponse.reasonPhrase(for: status)))")
         members.append("\"status\":\(status)")
-        if let detail { members.append("\"detail\":\(jsonString(detail))") }
+        if let detail { members.append("\"detail\":\(jsonStringLiteral(detail))") }
         let text = "{" + members.joined(separator: ",") + "}"
         return HTTPResponse(status: status, headers: ["Content-Type": "application/problem+json"],
                             body: Array(text.utf8))
@@ -142,26 +143,4 @@ private func appendSanitized(_ text: String, to out: inout [UInt8], isName: Bool
             out.append(byte)
         }
     }
-}
-
-/// A JSON string literal (RFC 8259 §7) for `text`.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
 }

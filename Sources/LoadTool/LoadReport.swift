@@ -1,3 +1,4 @@
+import SkylarkBase
 /// One line of the per-second report.
 public struct LoadInterval: Sendable {
     public var elapsedSeconds: Double
@@ -155,26 +156,7 @@ struct JSONObject {
     var text: String { "{" + members.joined(separator: ",") + "}" }
 
     /// RFC 8259 §7 string escaping.
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ text: String) -> String { jsonStringLiteral(text) }
 }
 
 /// Fixed-point decimal text (no Foundation formatting).

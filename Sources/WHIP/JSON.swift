@@ -1,23 +1,9 @@
+import SkylarkBase
+
 /// Just enough JSON writing for the server's small responses, without Foundation.
 public enum JSON {
     /// A JSON string literal (RFC 8259 §7).
-    public static func string(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    public static func string(_ text: String) -> String { jsonStringLiteral(text) }
 
     /// A JSON number; non-finite values become null.
     public static func number(_ value: Double) -> String {
