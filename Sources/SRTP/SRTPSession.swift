@@ -55,15 +55,22 @@ public final class SRTPSession {
     private let inboundRTCP: SRTPTransform
     private let replayWindowSize: Int
 
-    private struct OutboundStream {
+    // Per-SSRC records are classes so the hot path looks one up once and updates it in place: a struct in the
+    // dictionary would be mutated through Dictionary's modify accessor, which allocates its coroutine frame.
+    private final class OutboundStream {
         var rtp = SRTPReplayWindow(size: SRTPSession.outboundReplayWindowSize)
         /// The last SRTCP index sent; the first packet carries 1, as libsrtp's do.
         var rtcpIndex: UInt32 = 0
     }
 
-    private struct InboundStream {
+    private final class InboundStream {
         var rtp: SRTPReplayWindow
         var rtcp: SRTPReplayWindow
+
+        init(windowSize: Int) {
+            rtp = SRTPReplayWindow(size: windowSize)
+            rtcp = SRTPReplayWindow(size: windowSize)
+        }
     }
 
     private var outboundStreams: [UInt32: OutboundStream] = [:]
@@ -123,15 +130,16 @@ public final class SRTPSession {
             let ssrc = UInt32(bigEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
             // RFC 3711 §3.3.1: the sender keeps the ROC; estimating from the highest index sent increments it
             // when the sequence number wraps, exactly as the receiver will.
-            let index = SRTPPacketIndex.estimate(sequence: sequence, highest: outboundStreams[ssrc]?.rtp.highest ?? 0)
+            let stream = outboundStreams[ssrc]
+            let index = SRTPPacketIndex.estimate(sequence: sequence, highest: stream?.rtp.highest ?? 0)
             do throws(SRTPReplayWindow.Refusal) {
-                try outboundStreams[ssrc]?.rtp.check(index)
+                try stream?.rtp.check(index)
             } catch {
                 throw error.error
             }
             let newLength = try outboundRTP.protectRTP(
                 base, headerLength: headerLength, length: length, ssrc: ssrc, index: index)
-            outboundStreams[ssrc, default: OutboundStream()].rtp.accept(index)
+            outboundStream(stream, ssrc).rtp.accept(index)
             counters.rtpProtected &+= 1
             return newLength
         } catch {
@@ -155,16 +163,17 @@ public final class SRTPSession {
             let sequence = UInt16(bigEndian: base.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
             let ssrc = UInt32(bigEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
             // RFC 3711 §3.3.1 / Appendix A estimate, then the replay check before spending time on the tag.
-            let index = SRTPPacketIndex.estimate(sequence: sequence, highest: inboundStreams[ssrc]?.rtp.highest ?? 0)
+            let stream = inboundStreams[ssrc]
+            let index = SRTPPacketIndex.estimate(sequence: sequence, highest: stream?.rtp.highest ?? 0)
             do throws(SRTPReplayWindow.Refusal) {
-                try inboundStreams[ssrc]?.rtp.check(index)
+                try stream?.rtp.check(index)
             } catch {
                 throw error.error
             }
             let newLength = try inboundRTP.unprotectRTP(
                 base, headerLength: headerLength, length: length, ssrc: ssrc, index: index)
             // Only an authenticated packet creates state or moves the window (RFC 3711 §3.3.2).
-            inboundStreams[ssrc, default: newInboundStream()].rtp.accept(index)
+            inboundStream(stream, ssrc).rtp.accept(index)
             counters.rtpUnprotected &+= 1
             return newLength
         } catch {
@@ -186,10 +195,11 @@ public final class SRTPSession {
             }
             let ssrc = UInt32(bigEndian: base.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
             // RFC 3711 §3.4: a 31-bit index per SSRC; at the end the keys must change (§9.2).
-            let previous = outboundStreams[ssrc]?.rtcpIndex ?? 0
+            let stream = outboundStreams[ssrc]
+            let previous = stream?.rtcpIndex ?? 0
             guard previous < 0x7FFF_FFFF else { throw SRTPError.other(code: SRTPError.keyExhaustedCode) }
             let newLength = try outboundRTCP.protectRTCP(base, length: length, ssrc: ssrc, index: previous + 1)
-            outboundStreams[ssrc, default: OutboundStream()].rtcpIndex = previous + 1
+            outboundStream(stream, ssrc).rtcpIndex = previous + 1
             counters.rtcpProtected &+= 1
             return newLength
         } catch {
@@ -214,13 +224,14 @@ public final class SRTPSession {
             let word = inboundRTCP.rtcpIndexWord(base, length: length)
             guard word & 0x8000_0000 != 0 else { throw SRTPError.badInput }
             let index = word & 0x7FFF_FFFF
+            let stream = inboundStreams[ssrc]
             do throws(SRTPReplayWindow.Refusal) {
-                try inboundStreams[ssrc]?.rtcp.check(UInt64(index))
+                try stream?.rtcp.check(UInt64(index))
             } catch {
                 throw error.error
             }
             let newLength = try inboundRTCP.unprotectRTCP(base, length: length, ssrc: ssrc, index: index)
-            inboundStreams[ssrc, default: newInboundStream()].rtcp.accept(UInt64(index))
+            inboundStream(stream, ssrc).rtcp.accept(UInt64(index))
             counters.rtcpUnprotected &+= 1
             return newLength
         } catch {
@@ -229,8 +240,19 @@ public final class SRTPSession {
         }
     }
 
-    private func newInboundStream() -> InboundStream {
-        InboundStream(rtp: SRTPReplayWindow(size: replayWindowSize), rtcp: SRTPReplayWindow(size: replayWindowSize))
+    /// `existing`, or a new record for `ssrc` (the only allocation on these paths, once per SSRC).
+    private func outboundStream(_ existing: OutboundStream?, _ ssrc: UInt32) -> OutboundStream {
+        if let existing { return existing }
+        let stream = OutboundStream()
+        outboundStreams[ssrc] = stream
+        return stream
+    }
+
+    private func inboundStream(_ existing: InboundStream?, _ ssrc: UInt32) -> InboundStream {
+        if let existing { return existing }
+        let stream = InboundStream(windowSize: replayWindowSize)
+        inboundStreams[ssrc] = stream
+        return stream
     }
 
     // MARK: Arrays
