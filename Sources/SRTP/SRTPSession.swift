@@ -26,9 +26,10 @@ public struct SRTPCounters: Sendable, Hashable {
 /// in place on the caller's buffer and allocate nothing once the SSRC's record exists (it is created when an SSRC
 /// is first protected, or first unprotected successfully).
 ///
-/// Cost: four cipher contexts (SRTP and SRTCP, each way) and, for AES-CM, four HMAC states: roughly 3-4 KB per
-/// session with OpenSSL 3.0, plus about 300 bytes per SSRC with the default window. An SFU sending one
-/// publisher's packets to N viewers needs N sessions, one per viewer's keys; GCM is the cheaper profile per packet.
+/// Cost: four cipher contexts (SRTP and SRTCP, each way) and, for AES-CM, four HMAC states. Measured with
+/// OpenSSL 3.0 over 2,000 sessions with one SSRC each way: about 4.8 KB of heap per session for AES-CM/HMAC-SHA1
+/// and 5.9 KB for GCM (libsrtp on NSS: 58 KB and 34 KB). An SFU sending one publisher's packets to N viewers
+/// needs N sessions, one per viewer's keys.
 ///
 /// Not safe for concurrent use: confine a session to one serial queue.
 public final class SRTPSession {
