@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "STUN", dependencies: ["SkylarkBase", "COpenSSL"]),
         .target(name: "ICE", dependencies: ["SkylarkBase", "STUN"]),
         .target(name: "DTLS", dependencies: ["SkylarkBase", "COpenSSL", "CSkylarkShims"]),
-        .target(name: "SRTP", dependencies: ["SkylarkBase", "CSRTP"]),
+        .target(name: "SRTP", dependencies: ["SkylarkBase", "COpenSSL", "CSkylarkShims"]),
         .target(name: "RTP", dependencies: ["SkylarkBase"]),
         .target(name: "Opus", dependencies: ["COpus"]),
 
@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN"]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS"]),
-        .testTarget(name: "SRTPTests", dependencies: ["SRTP"]),
+        .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC"]),

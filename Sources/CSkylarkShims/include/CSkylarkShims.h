@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 #include <openssl/bio.h>
+#include "skylark_hmac_sha1.h"
 
 /* OpenSSL function-like macros are invisible to Swift; these wrap them. */
 
