@@ -88,6 +88,10 @@ final class MediaSession {
     var counters = SessionCounters()
     /// Why the transport failed, for the log and the session history.
     var failure: String?
+    /// The transport's next deadline, as of the last time the session was touched.
+    var deadline: Instant?
+    /// Touched since the last check of whether it should end.
+    var changed = false
 
     // Viewer side
     var audioOut: OutgoingStream?

@@ -278,6 +278,7 @@ public final class SFU: @unchecked Sendable {
             session.audioSSRC = offer.audio?.ssrcs.first
             session.videoSSRC = offer.video?.ssrcs.first
         }
+        session.deadline = transport.nextDeadline
         sessions[id] = session
         byUfrag[credentials.ufrag] = session
         startedHandler.withLock { $0 }?(info(session, now: session.created))
@@ -544,18 +545,25 @@ public final class SFU: @unchecked Sendable {
 
     // MARK: - Internals: timers, reports, sending
 
+    /// Runs due timers. A session's next deadline is kept from the last time it was touched (`drain`), so a tick
+    /// over thousands of idle sessions only compares instants; whether a session should end is checked when it
+    /// changed, and for all sessions once a second.
     private func tick() {
         let now = Instant.now()
         var finished: [(MediaSession, String)] = []
+        let everySecond = now - lastReports >= .seconds(1)
         for session in sessions.values {
-            if let deadline = session.transport.nextDeadline, deadline <= now {
+            if let deadline = session.deadline, deadline <= now {
                 session.transport.handleTimeout(now: now)
                 drain(session)
             }
-            if let reason = endReason(session, now: now) { finished.append((session, reason)) }
+            if session.changed || everySecond {
+                session.changed = false
+                if let reason = endReason(session, now: now) { finished.append((session, reason)) }
+            }
         }
         for (session, reason) in finished { end(session, reason: reason) }
-        if now - lastReports >= .seconds(1) {
+        if everySecond {
             lastReports = now
             for session in sessions.values where session.isConnected { sendReports(session, now: now) }
         }
@@ -624,6 +632,8 @@ public final class SFU: @unchecked Sendable {
         while let event = session.transport.pollEvent() {
             if case let .dtlsFailed(error) = event, session.failure == nil { session.failure = "DTLS handshake failed: \(error)" }
         }
+        session.deadline = session.transport.nextDeadline
+        session.changed = true
     }
 
     private func flush() {
