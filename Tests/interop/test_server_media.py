@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import signal
 import tempfile
 import threading
 import time
@@ -307,3 +308,37 @@ def test_a_viewer_that_vanishes_is_dropped_by_consent_freshness(server):
         assert "consent" in server.log()
     finally:
         child.kill()
+
+
+def test_a_viewer_that_stops_reading_does_not_slow_the_others(server):
+    import subprocess
+    import sys
+
+    here = str(Path(__file__).resolve().parent)
+    script = VANISHING_VIEWER.replace('"vanish"', '"steady"').format(here=here, http=server.http_port, udp=server.udp_port)
+
+    async def scenario():
+        publisher = await whip_clients.publisher(server, "steady", 440)
+        await publisher.wait_connected()
+        child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        try:
+            assert (await asyncio.to_thread(child.stdout.readline)).strip() == "connected"
+            child.send_signal(signal.SIGSTOP)  # alive, but its socket is no longer read
+            viewers = [await whip_clients.viewer(server, "steady") for _ in range(2)]
+            for viewer in viewers:
+                await viewer.wait_connected()
+            await asyncio.sleep(3.0)
+            assert server.streams()[0]["viewers"] == 3
+            for index, viewer in enumerate(viewers):
+                assert_heard(viewer, 440, f"viewer {index} beside a stalled one")
+                stats = await viewer.pc.getStats()
+                lost = sum(getattr(s, "packetsLost", 0) or 0 for s in stats.values() if s.type == "inbound-rtp")
+                assert lost <= 2, f"viewer {index} lost {lost} packets"
+            for viewer in viewers:
+                await viewer.close()
+        finally:
+            child.kill()
+            child.wait()
+            await publisher.close()
+
+    asyncio.run(scenario())
