@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SkylarkBase
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -44,8 +45,6 @@ public struct NTPTime: Sendable, Hashable {
 
     /// The current wall-clock time (`CLOCK_REALTIME`).
     public static func now() -> NTPTime {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return NTPTime(unixNanoseconds: UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec))
+        NTPTime(unixNanoseconds: WallClock.nanosecondsSince1970())
     }
 }

@@ -31,8 +31,7 @@ struct OutgoingStream {
         if self.sourceSSRC != sourceSSRC {
             // A new source continues right after what the viewer last got, as if a packet was merely late.
             let elapsed = lastSendTime.map { now - $0 } ?? .milliseconds(20)
-            let ticks = UInt32(clamping: Int64(Double(clockRate) * Double(elapsed.components.seconds)
-                + Double(clockRate) * Double(elapsed.components.attoseconds) / 1e18))
+            let ticks = UInt32(clamping: Int64(Double(clockRate) * elapsed.seconds))
             sequenceOffset = lastSequence &+ 1 &- sequence
             timestampOffset = lastTimestamp &+ max(ticks, 1) &- timestamp
             self.sourceSSRC = sourceSSRC

@@ -256,17 +256,17 @@ public final class SFU: @unchecked Sendable {
         } catch {
             throw .badOffer("DTLS cannot start: \(error)")
         }
-        let id = Self.token(22)
+        let id = Identifiers.token(length: 22)
         var writer = AnswerWriter(
             sessionID: UInt64.random(in: 1...(1 << 62)), ufrag: credentials.ufrag, password: credentials.password,
             fingerprint: dtlsContext.certificate.fingerprint.sdpValue, setup: dtlsRole == .client ? "active" : "passive",
             candidates: candidateLines(), sendSSRC: (UInt32.random(in: 1...UInt32.max), UInt32.random(in: 1...UInt32.max)),
-            cname: Self.token(16), streamID: Self.streamID(stream), serverSends: role == .viewer)
+            cname: Identifiers.token(length: 16), streamID: Self.streamID(stream), serverSends: role == .viewer)
         let answer = writer.write(offer)
         writer.sessionVersion += 1
         let session = MediaSession(id: id, role: role, stream: stream, transport: transport, offer: offer,
                                    etag: "\"\(credentials.ufrag)\"", answer: answer, now: Instant.now(),
-                                   wallClock: Self.wallClockNanoseconds())
+                                   wallClock: WallClock.nanosecondsSince1970())
         if role == .viewer {
             if let audio = offer.audio {
                 session.audioOut = OutgoingStream(ssrc: writer.sendSSRC.audio, payloadType: audio.payloadType, clockRate: 48_000)
@@ -343,7 +343,7 @@ public final class SFU: @unchecked Sendable {
     }
 
     private func info(_ session: MediaSession, now: Instant) -> SessionInfo {
-        let seconds = max((now - session.created).secondsValue, 0.001)
+        let seconds = max((now - session.created).seconds, 0.001)
         return SessionInfo(
             id: session.id, stream: session.stream, role: session.role.rawValue,
             iceState: "\(session.transport.iceState)", connected: session.isConnected,
@@ -597,7 +597,7 @@ public final class SFU: @unchecked Sendable {
                 var lsr: UInt32 = 0, dlsr: UInt32 = 0
                 if let last = session.lastSenderReport[ssrc] {
                     lsr = last.middle
-                    dlsr = UInt32(clamping: Int64((now - last.arrival).secondsValue * 65_536))
+                    dlsr = UInt32(clamping: Int64((now - last.arrival).seconds * 65_536))
                 }
                 if let block = session.receiveStatistics[ssrc]?.makeReportBlock(ssrc: ssrc, lastSenderReport: lsr,
                                                                                   delaySinceLastSenderReport: dlsr) {
@@ -609,7 +609,7 @@ public final class SFU: @unchecked Sendable {
         case .viewer:
             let ntp = NTPTime.now()
             for stream in [session.audioOut, session.videoOut].compactMap({ $0 }) where stream.packetsSent > 0 {
-                let elapsed = stream.lastSendTime.map { (now - $0).secondsValue } ?? 0
+                let elapsed = stream.lastSendTime.map { (now - $0).seconds } ?? 0
                 let rtpNow = stream.lastTimestamp &+ UInt32(clamping: Int64(elapsed * Double(stream.clockRate)))
                 packets.append(.senderReport(SenderReport(ssrc: stream.ssrc, ntpTimestamp: ntp, rtpTimestamp: rtpNow,
                                                           packetCount: stream.packetsSent, octetCount: stream.octetsSent,
@@ -643,28 +643,11 @@ public final class SFU: @unchecked Sendable {
 
     // MARK: - Helpers
 
-    static func token(_ length: Int) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
-    }
-
     /// A stream id usable in a=msid (RFC 8830: token characters).
     static func streamID(_ stream: String) -> String {
         let allowed = stream.unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
         let text = String(String.UnicodeScalarView(allowed))
         return text.isEmpty ? "skylark" : text
     }
-
-    static func wallClockNanoseconds() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-    }
 }
 
-extension Duration {
-    var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A point in time for the sans-IO protocol layers: nanoseconds on a monotonic clock with an arbitrary origin.
 ///
 /// The layers never read a clock; the runtime (or a test's simulated clock) passes `Instant`s in.
@@ -48,5 +50,20 @@ extension Duration {
     /// The duration in seconds as a `Double`.
     public var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+/// The wall clock (`CLOCK_REALTIME`), for timestamps people read and for NTP; `Instant` is for measuring time.
+public enum WallClock {
+    /// Nanoseconds since 1970-01-01 UTC.
+    public static func nanosecondsSince1970() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
+
+    /// Seconds since 1970-01-01 UTC.
+    public static func secondsSince1970() -> Double {
+        Double(nanosecondsSince1970()) / 1e9
     }
 }

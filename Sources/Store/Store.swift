@@ -1,4 +1,5 @@
 import Glibc
+import SkylarkBase
 import Synchronization
 
 /// How hard a commit waits for the disk.
@@ -56,11 +57,7 @@ public final class Store: Sendable {
     }
 
     /// The current wall-clock time in seconds since 1970.
-    public static let wallClock: @Sendable () -> Double = {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
+    public static let wallClock: @Sendable () -> Double = { WallClock.secondsSince1970() }
 
     /// Runs `body` with the connection, holding the lock.
     @discardableResult

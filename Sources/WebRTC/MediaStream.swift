@@ -1,3 +1,4 @@
+import SkylarkBase
 import Synchronization
 
 /// A set of tracks that belong together (W3C `MediaStream`).

@@ -1,3 +1,4 @@
+import SkylarkBase
 import Synchronization
 
 /// One audio or video track (W3C `MediaStreamTrack`).

@@ -1,3 +1,4 @@
+import SkylarkBase
 import Synchronization
 
 /// Sends one track's media to the remote peer.

@@ -1,9 +1,7 @@
-/// Random identifiers for streams, tracks and CNAMEs.
-@usableFromInline
-enum Identifiers {
+/// Random identifiers: UUIDs for streams and tracks, alphanumeric tokens for CNAMEs and session ids.
+public enum Identifiers {
     /// A random (version 4) UUID in its 36-character text form.
-    @usableFromInline
-    static func uuid() -> String {
+    public static func uuid() -> String {
         var generator = SystemRandomNumberGenerator()
         var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         bytes[6] = bytes[6] & 0x0F | 0x40
@@ -17,7 +15,7 @@ enum Identifiers {
     }
 
     /// Random alphanumeric text, e.g. for a CNAME.
-    static func token(length: Int) -> String {
+    public static func token(length: Int) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         var generator = SystemRandomNumberGenerator()
         return String((0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
