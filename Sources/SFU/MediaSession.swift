@@ -47,6 +47,15 @@ struct OutgoingStream {
         return (outSequence, outTimestamp)
     }
 
+    /// Maps a publisher packet for this viewer and counts it for the sender reports.
+    mutating func forward(_ header: RTPHeader, payloadBytes: Int, now: Instant) -> (sequence: UInt16, timestamp: UInt32) {
+        let (sequence, timestamp) = map(sourceSSRC: header.ssrc, sequence: header.sequenceNumber,
+                                        timestamp: header.timestamp, now: now)
+        packetsSent &+= 1
+        octetsSent &+= UInt32(truncatingIfNeeded: payloadBytes)
+        return (sequence, timestamp)
+    }
+
     /// The viewer sequence number for a publisher one, for answering NACKs.
     func sourceSequence(forViewerSequence sequence: UInt16) -> UInt16 { sequence &- sequenceOffset }
 }

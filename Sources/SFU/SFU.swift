@@ -257,13 +257,12 @@ public final class SFU: @unchecked Sendable {
             throw .badOffer("DTLS cannot start: \(error)")
         }
         let id = Identifiers.token(length: 22)
-        var writer = AnswerWriter(
+        let writer = AnswerWriter(
             sessionID: UInt64.random(in: 1...(1 << 62)), ufrag: credentials.ufrag, password: credentials.password,
             fingerprint: dtlsContext.certificate.fingerprint.sdpValue, setup: dtlsRole == .client ? "active" : "passive",
             candidates: candidateLines(), sendSSRC: (UInt32.random(in: 1...UInt32.max), UInt32.random(in: 1...UInt32.max)),
             cname: Identifiers.token(length: 16), streamID: Self.streamID(stream), serverSends: role == .viewer)
         let answer = writer.write(offer)
-        writer.sessionVersion += 1
         let session = MediaSession(id: id, role: role, stream: stream, transport: transport, offer: offer,
                                    etag: "\"\(credentials.ufrag)\"", answer: answer, now: Instant.now(),
                                    wallClock: WallClock.nanosecondsSince1970())
@@ -434,42 +433,32 @@ public final class SFU: @unchecked Sendable {
     /// Rewrites one packet for one viewer (its SSRC, sequence, timestamp and payload type; header extensions are
     /// dropped since their ids are per-session) and queues it encrypted.
     private func forward(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, to viewer: MediaSession, now: Instant) {
-        let mapped: (UInt16, UInt32)
-        let ssrc: UInt32
-        let payloadType: UInt8
-        if isVideo {
-            guard var stream = viewer.videoOut else { return }
-            mapped = stream.map(sourceSSRC: header.ssrc, sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
-            stream.packetsSent &+= 1
-            stream.octetsSent &+= UInt32(payload.count)
-            (ssrc, payloadType) = (stream.ssrc, stream.payloadType)
-            viewer.videoOut = stream
-        } else {
-            guard var stream = viewer.audioOut else { return }
-            mapped = stream.map(sourceSSRC: header.ssrc, sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
-            stream.packetsSent &+= 1
-            stream.octetsSent &+= UInt32(payload.count)
-            (ssrc, payloadType) = (stream.ssrc, stream.payloadType)
-            viewer.audioOut = stream
+        guard let mapped = isVideo ? viewer.videoOut?.forward(header, payloadBytes: payload.count, now: now)
+                                   : viewer.audioOut?.forward(header, payloadBytes: payload.count, now: now),
+              let stream = isVideo ? viewer.videoOut : viewer.audioOut else { return }
+        if queueRTP(to: viewer, marker: header.marker, payloadType: stream.payloadType, sequence: mapped.sequence,
+                    timestamp: mapped.timestamp, ssrc: stream.ssrc, payload: payload) {
+            viewer.counters.packetsOut &+= 1
+            viewer.counters.bytesOut &+= UInt64(12 + payload.count)
         }
-        // Written, encrypted and queued in the outgoing batch's own memory: no allocation per viewer.
+    }
+
+    /// Writes a 12-byte RTP header and the payload, encrypts and queues it in the outgoing batch's own memory: no
+    /// allocation per viewer. Header extensions are dropped since their ids are per-session.
+    private func queueRTP(to viewer: MediaSession, marker: Bool, payloadType: UInt8, sequence: UInt16,
+                          timestamp: UInt32, ssrc: UInt32, payload: UnsafeRawBufferPointer) -> Bool {
         if outgoing.isFull { flush() }
         let transport = viewer.transport
-        let marker = header.marker
-        let sent = outgoing.appendInPlace { slot -> (length: Int, destination: SocketAddress)? in
+        return outgoing.appendInPlace { slot -> (length: Int, destination: SocketAddress)? in
             let length = 12 + payload.count
             guard length + SRTPSession.maximumOverhead <= slot.count, let base = slot.baseAddress else { return nil }
             slot[0] = 0x80
             slot[1] = (marker ? 0x80 : 0) | (payloadType & 0x7F)
-            slot.storeBytes(of: mapped.0.bigEndian, toByteOffset: 2, as: UInt16.self)
-            slot.storeBytes(of: mapped.1.bigEndian, toByteOffset: 4, as: UInt32.self)
+            slot.storeBytes(of: sequence.bigEndian, toByteOffset: 2, as: UInt16.self)
+            slot.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
             slot.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
             if let source = payload.baseAddress { (base + 12).copyMemory(from: source, byteCount: payload.count) }
             return transport.protectRTPInPlace(slot, length: length)
-        }
-        if sent {
-            viewer.counters.packetsOut &+= 1
-            viewer.counters.bytesOut &+= UInt64(12 + payload.count)
         }
     }
 
@@ -529,15 +518,8 @@ public final class SFU: @unchecked Sendable {
             original.withUnsafeBytes { raw in
                 guard let header = try? RTPHeader(parsing: raw) else { return }
                 let payload = UnsafeRawBufferPointer(rebasing: raw[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
-                var packet = [UInt8]()
-                packet.reserveCapacity(12 + payload.count + 16)
-                packet.append(0x80)
-                packet.append((header.marker ? 0x80 : 0) | (stream.payloadType & 0x7F))
-                packet.appendUInt16(sequence)
-                packet.appendUInt32(header.timestamp &+ stream.timestampOffset)
-                packet.appendUInt32(stream.ssrc)
-                packet.append(contentsOf: payload)
-                viewer.transport.sendRTP(&packet)
+                _ = queueRTP(to: viewer, marker: header.marker, payloadType: stream.payloadType, sequence: sequence,
+                             timestamp: header.timestamp &+ stream.timestampOffset, ssrc: stream.ssrc, payload: payload)
             }
         }
         drain(viewer)
@@ -630,7 +612,7 @@ public final class SFU: @unchecked Sendable {
             outgoing.append(transmit.bytes, to: transmit.destination)
         }
         while let event = session.transport.pollEvent() {
-            if case let .dtlsFailed(error) = event, session.failure == nil { session.failure = "DTLS handshake failed: \(error)" }
+            if case let .dtlsFailed(error) = event, session.failure == nil { session.failure = "\(error)" }
         }
         session.deadline = session.transport.nextDeadline
         session.changed = true
