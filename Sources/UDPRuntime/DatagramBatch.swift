@@ -36,18 +36,11 @@ public final class DatagramBatch {
     /// Copies a datagram into the batch. Returns false when it is full or the datagram too large.
     @discardableResult
     public func append(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) -> Bool {
-        guard count < capacity, bytes.count <= maximumDatagramSize else { return false }
-        let slot = arena + count * maximumDatagramSize
-        if let base = bytes.baseAddress { slot.copyMemory(from: base, byteCount: bytes.count) }
-        var storage = SockaddrStorage(destination)
-        let length = storage.withPointer { pointer, length in
-            UnsafeMutableRawPointer(addresses + count).copyMemory(from: pointer, byteCount: Int(length))
-            return length
+        appendInPlace { slot in
+            guard bytes.count <= slot.count else { return nil }
+            if let base = bytes.baseAddress, let target = slot.baseAddress { target.copyMemory(from: base, byteCount: bytes.count) }
+            return (bytes.count, destination)
         }
-        messages[count] = skylark_datagram_out(data: UnsafeRawPointer(slot), length: bytes.count,
-                                               address: UnsafeRawPointer(addresses + count), address_length: UInt32(length))
-        count += 1
-        return true
     }
 
     /// Lets `body` write the next datagram straight into the batch: it gets the slot (`maximumDatagramSize`
@@ -58,7 +51,7 @@ public final class DatagramBatch {
         guard count < capacity else { return false }
         let slot = arena + count * maximumDatagramSize
         guard let (length, destination) = body(UnsafeMutableRawBufferPointer(start: slot, count: maximumDatagramSize)),
-              length > 0, length <= maximumDatagramSize else { return false }
+              length >= 0, length <= maximumDatagramSize else { return false }
         var storage = SockaddrStorage(destination)
         let addressLength = storage.withPointer { pointer, addressLength in
             UnsafeMutableRawPointer(addresses + count).copyMemory(from: pointer, byteCount: Int(addressLength))
