@@ -36,14 +36,8 @@ public enum Metrics {
 
     /// Label values escape backslash, quote and newline.
     static func escape(_ value: String) -> String {
-        value.replacingBytes
-    }
-}
-
-extension String {
-    fileprivate var replacingBytes: String {
         var out = ""
-        for character in self {
+        for character in value {
             switch character {
             case "\\": out += "\\\\"
             case "\"": out += "\\\""
