@@ -58,7 +58,7 @@ public struct AdminAPI: Sendable {
         case ("POST", "streams", nil, nil):
             let body: CreateStream = try decode(request)
             guard WHIPServer.isValidStreamName(body.name) else {
-                throw APIError(400, "stream names are 1 to 64 letters, digits, '.', '_' or '-'")
+                throw APIError(400, WHIPServer.streamNameRule)
             }
             do {
                 let (record, publishToken, viewToken) = try store.createStream(name: body.name,

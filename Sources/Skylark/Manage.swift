@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import WHIP
 
 /// Options shared by the commands that work on the database directly.
 struct DatabaseOptions: ParsableArguments {
@@ -47,10 +48,9 @@ struct StreamCommand: ParsableCommand {
         }
 
         func validate() throws {
-            let ok = (1...64).contains(name.utf8.count) && name.utf8.allSatisfy {
-                ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D
+            guard WHIPServer.isValidStreamName(name) else {
+                throw ValidationError(WHIPServer.streamNameRule)
             }
-            if !ok { throw ValidationError("stream names are 1 to 64 letters, digits, '.', '_' or '-'") }
         }
     }
 

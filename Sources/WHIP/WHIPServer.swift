@@ -51,7 +51,7 @@ public struct WHIPServer: Sendable {
         let stream = parts[1]
         guard Self.isValidStreamName(stream) else {
             return cors(.problem(status: 400, title: "Bad stream name",
-                                 detail: "stream names are 1 to 64 letters, digits, '.', '_' or '-'"))
+                                 detail: Self.streamNameRule))
         }
         var response: HTTPResponse
         if parts.count == 2 {
@@ -241,6 +241,9 @@ public struct WHIPServer: Sendable {
             String($0.split(separator: ";", maxSplits: 1).first ?? "").trimmingSpaces.lowercased()
         }
     }
+
+    /// What `isValidStreamName` accepts, for error messages.
+    public static let streamNameRule = "stream names are 1 to 64 letters, digits, '.', '_' or '-'"
 
     /// Stream names: 1 to 64 of `A-Z a-z 0-9 . _ -`, so they are safe in paths, SDP and logs.
     public static func isValidStreamName(_ name: String) -> Bool {
