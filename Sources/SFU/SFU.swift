@@ -24,20 +24,20 @@ public final class SFU: @unchecked Sendable {
     public let localAddress: SocketAddress
     /// Called on the SFU's queue when a session ends, with why.
     public var onSessionEnded: (@Sendable (SessionInfo, String) -> Void)? {
-        get { endedHandler.withLock { $0 } }
-        set { endedHandler.withLock { $0 = newValue } }
+        get { endedHandler.function }
+        set { endedHandler.function = newValue }
     }
     /// Called on the SFU's queue when a session is created (its answer is about to be sent).
     public var onSessionStarted: (@Sendable (SessionInfo) -> Void)? {
-        get { startedHandler.withLock { $0 } }
-        set { startedHandler.withLock { $0 = newValue } }
+        get { startedHandler.function }
+        set { startedHandler.function = newValue }
     }
 
     let queue = DispatchQueue(label: "skylark.sfu")
     private let socket: UDPSocket
     private let dtlsContext: DTLSContext
-    private let endedHandler = Mutex<(@Sendable (SessionInfo, String) -> Void)?>(nil)
-    private let startedHandler = Mutex<(@Sendable (SessionInfo) -> Void)?>(nil)
+    private let endedHandler = CallbackSlot<@Sendable (SessionInfo, String) -> Void>()
+    private let startedHandler = CallbackSlot<@Sendable (SessionInfo) -> Void>()
     /// Traffic of sessions that have ended, so totals only grow.
     private var endedTotals = SessionCounters()
     private var timer: DispatchSourceTimer?
@@ -280,7 +280,7 @@ public final class SFU: @unchecked Sendable {
         session.deadline = transport.nextDeadline
         sessions[id] = session
         byUfrag[credentials.ufrag] = session
-        startedHandler.withLock { $0 }?(info(session, now: session.created))
+        startedHandler.function?(info(session, now: session.created))
         return session
     }
 
@@ -329,7 +329,7 @@ public final class SFU: @unchecked Sendable {
             viewers[session.stream]?.removeAll { $0 === session }
             if viewers[session.stream]?.isEmpty == true { viewers[session.stream] = nil }
         }
-        endedHandler.withLock { $0 }?(info, reason)
+        endedHandler.function?(info, reason)
     }
 
     /// Host candidates: the announced addresses (1:1 NAT) first, else the bound one (RFC 8445 §5.1.1.1).

@@ -1,5 +1,6 @@
 import Glibc
 import Opus
+import SkylarkBase
 import Synchronization
 
 /// A source of local audio: push 10 ms of PCM with `onData` and every live track made by `createTrack()` sends
@@ -111,18 +112,17 @@ public final class RTCAudioSource: Sendable {
 public final class RTCAudioSink: Sendable {
     /// The track being read.
     public let track: MediaStreamTrack
-    private let handler: Mutex<(@Sendable (RTCOnDataEvent) -> Void)?>
+    private let handler = CallbackSlot<@Sendable (RTCOnDataEvent) -> Void>()
 
     /// Called with each chunk of audio, on the thread that produced it (a remote track's peer-connection queue).
     public var onData: (@Sendable (RTCOnDataEvent) -> Void)? {
-        get { handler.withLock { $0 } }
-        set { handler.withLock { $0 = newValue } }
+        get { handler.function }
+        set { handler.function = newValue }
     }
 
     /// Starts reading `track`.
     public init(track: MediaStreamTrack) {
         self.track = track
-        self.handler = Mutex(nil)
         track.addPCMSink(self)
     }
 

@@ -299,10 +299,10 @@ public final class RTCPeerConnection: @unchecked Sendable {
         let sender = RTCRtpSender(kind: kind, track: track, streamIDs: streams.map(\.id), encodings: encodings)
         let receiver = RTCRtpReceiver(kind: kind)
         let transceiver = RTCRtpTransceiver(kind: kind, sender: sender, receiver: receiver, direction: direction)
-        transceiver.onStop.withLock { $0 = { [weak self] _ in
+        transceiver.onStop.function = { [weak self] _ in
             guard let self else { return }
             self.queue.async { self.transceiverStopped() }
-        } }
+        }
         transceivers.append(transceiver)
         attachSender(sender)
         return transceiver

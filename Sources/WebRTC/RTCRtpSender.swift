@@ -25,14 +25,13 @@ public final class RTCRtpSender: Sendable, EncodedAudioSink {
     let placeholderTrackID = Identifiers.uuid()
     let state: Mutex<State>
     /// Where encoded frames go: the owning connection, which packetizes and sends them on its queue.
-    private let deliver: Mutex<(@Sendable (RTCRtpSender, EncodedAudioFrame) -> Void)?>
+    private let deliver = CallbackSlot<@Sendable (RTCRtpSender, EncodedAudioFrame) -> Void>()
 
     init(kind: MediaType, track: MediaStreamTrack?, streamIDs: [String], encodings: [RtpEncodingParameters]) {
         self.kind = kind
         var generator = SystemRandomNumberGenerator()
         self.ssrc = UInt32.random(in: 1...UInt32.max, using: &generator)
         self.state = Mutex(State(track: track, streamIDs: streamIDs, encodings: encodings))
-        self.deliver = Mutex(nil)
     }
 
     /// The track being sent, or nil when the sender sends nothing.
@@ -55,23 +54,23 @@ public final class RTCRtpSender: Sendable, EncodedAudioSink {
             return state.track
         }
         old?.removeEncodedSink(self)
-        if deliver.withLock({ $0 != nil }) { track?.addEncodedSink(self) }
+        if deliver.function != nil { track?.addEncodedSink(self) }
     }
 
     func attach(_ handler: @escaping @Sendable (RTCRtpSender, EncodedAudioFrame) -> Void) {
-        deliver.withLock { $0 = handler }
+        deliver.function = handler
         track?.addEncodedSink(self)
     }
 
     func detach() {
-        deliver.withLock { $0 = nil }
+        deliver.function = nil
         track?.removeEncodedSink(self)
     }
 
     /// Sends the frame unless the encoding is inactive (W3C: an encoding with `active == false` sends nothing).
     func consume(_ frame: EncodedAudioFrame) {
         guard state.withLock({ $0.encodings.first?.active ?? true }) else { return }
-        deliver.withLock { $0 }?(self, frame)
+        deliver.function?(self, frame)
     }
 
     /// The `maxBitrate` of the encoding while it is active.

@@ -1,3 +1,4 @@
+import SkylarkBase
 import Synchronization
 
 /// A sender and a receiver that share one m-section (mid).
@@ -26,7 +27,7 @@ public final class RTCRtpTransceiver: Sendable {
     /// Receives this transceiver's media.
     public let receiver: RTCRtpReceiver
     let state: Mutex<State>
-    let onStop: Mutex<(@Sendable (RTCRtpTransceiver) -> Void)?> = Mutex(nil)
+    let onStop = CallbackSlot<@Sendable (RTCRtpTransceiver) -> Void>()
 
     init(kind: MediaType, sender: RTCRtpSender, receiver: RTCRtpReceiver, direction: TransceiverDirection) {
         self.kind = kind
@@ -66,6 +67,6 @@ public final class RTCRtpTransceiver: Sendable {
         guard first else { return }
         sender.detach()
         receiver.track.endSource()
-        onStop.withLock { $0 }?(self)
+        onStop.function?(self)
     }
 }
