@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 
 long skylark_dtls_get_timeout_ms(SSL *ssl) {
     struct timeval tv;
@@ -100,6 +101,8 @@ int skylark_sendmmsg(int fd, const skylark_datagram_out *datagrams, int count) {
 int skylark_recvmmsg(int fd, skylark_datagram_in *datagrams, int count) {
     struct mmsghdr headers[SKYLARK_BATCH];
     struct iovec vectors[SKYLARK_BATCH];
+    /* Room for one SCM_TIMESTAMPNS per datagram; unused unless the socket asked for timestamps. */
+    union { char bytes[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } controls[SKYLARK_BATCH];
     if (count > SKYLARK_BATCH) count = SKYLARK_BATCH;
     memset(headers, 0, sizeof(struct mmsghdr) * (size_t)count);
     for (int i = 0; i < count; i++) {
@@ -109,6 +112,8 @@ int skylark_recvmmsg(int fd, skylark_datagram_in *datagrams, int count) {
         headers[i].msg_hdr.msg_iovlen = 1;
         headers[i].msg_hdr.msg_name = datagrams[i].address;
         headers[i].msg_hdr.msg_namelen = sizeof(datagrams[i].address);
+        headers[i].msg_hdr.msg_control = controls[i].bytes;
+        headers[i].msg_hdr.msg_controllen = sizeof(controls[i].bytes);
     }
     int r;
     do { r = recvmmsg(fd, headers, (unsigned int)count, MSG_DONTWAIT, NULL); } while (r < 0 && errno == EINTR);
@@ -116,6 +121,19 @@ int skylark_recvmmsg(int fd, skylark_datagram_in *datagrams, int count) {
     for (int i = 0; i < r; i++) {
         datagrams[i].length = headers[i].msg_len;
         datagrams[i].address_length = headers[i].msg_hdr.msg_namelen;
+        datagrams[i].timestamp_ns = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&headers[i].msg_hdr); c != NULL; c = CMSG_NXTHDR(&headers[i].msg_hdr, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+                struct timespec stamp;
+                memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+                datagrams[i].timestamp_ns = (int64_t)stamp.tv_sec * 1000000000 + stamp.tv_nsec;
+            }
+        }
     }
     return r;
+}
+
+int skylark_enable_receive_timestamps(int fd) {
+    int yes = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &yes, sizeof(yes)) == 0 ? 0 : -errno;
 }

@@ -61,7 +61,7 @@ public final class SFU: @unchecked Sendable {
         self.dtlsContext = try dtlsContext ?? DTLSContext()
         socket = try UDPSocket(bindTo: configuration.udpAddress, receiveBufferBytes: 1 << 23)
         localAddress = socket.localAddress
-        socket.startReceiving(on: queue) { [unowned self] bytes, from in
+        socket.startReceiving(on: queue, using: DatagramReceiver()) { [unowned self] bytes, from, _ in
             self.receive(bytes, from: from)
         }
         let timer = DispatchSource.makeTimerSource(queue: queue)

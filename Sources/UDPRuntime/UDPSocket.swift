@@ -96,22 +96,33 @@ public final class UDPSocket: @unchecked Sendable {
     /// the call.
     public func startReceiving(on queue: DispatchQueue,
                                handler: @escaping (UnsafeMutableRawBufferPointer, SocketAddress) -> Void) {
+        let receiver = DatagramReceiver()
+        startReceiving(on: queue, using: receiver) { bytes, from, _ in handler(bytes, from) }
+    }
+
+    /// Starts reading on `queue` into `receiver`'s buffers (one receiver can serve every socket read on one serial
+    /// queue); `handler` also gets the kernel's arrival time (see `enableReceiveTimestamps`).
+    public func startReceiving(on queue: DispatchQueue, using receiver: DatagramReceiver,
+                               handler: @escaping (UnsafeMutableRawBufferPointer, SocketAddress, Int64) -> Void) {
         let source = DispatchSource.makeReadSource(fileDescriptor: fileDescriptor, queue: queue)
-        let buffers = ReceiveBuffers(count: UDPSocket.batchSize, size: UDPSocket.maximumDatagramSize)
         let fd = fileDescriptor
-        source.setEventHandler {
-            while true {
-                let count = buffers.receive(fd: fd)
-                if count <= 0 { return }
-                for index in 0..<count {
-                    let (bytes, from) = buffers.datagram(index)
-                    if let from { handler(bytes, from) }
-                }
-                if count < UDPSocket.batchSize { return }
-            }
-        }
+        source.setEventHandler { receiver.drain(fileDescriptor: fd, handler: handler) }
         readSource = source
         source.resume()
+    }
+
+    /// Stops the read source started by `startReceiving`; the socket stays open and can still be read with
+    /// `DatagramReceiver.drain` (for example on a timer, which costs the sender no wake-up per datagram).
+    public func stopReceiving() {
+        guard let source = readSource else { return }
+        readSource = nil
+        source.cancel()
+    }
+
+    /// Asks the kernel to stamp every received datagram with its arrival time (SO_TIMESTAMPNS, CLOCK_REALTIME).
+    public func enableReceiveTimestamps() throws {
+        let result = skylark_enable_receive_timestamps(fileDescriptor)
+        guard result == 0 else { throw SocketError(operation: "SO_TIMESTAMPNS", code: -result) }
     }
 
     /// Stops reading and closes the descriptor once the read source has let go of it.
@@ -129,11 +140,44 @@ public final class UDPSocket: @unchecked Sendable {
     }
 }
 
-/// Buffers for `recvmmsg`, allocated once per socket.
+/// Reusable `recvmmsg` buffers. Use one per serial queue: `drain` must not run concurrently with itself.
+public final class DatagramReceiver: @unchecked Sendable {
+    private let buffers: ReceiveBuffers
+
+    public init(batchSize: Int = UDPSocket.batchSize, maximumDatagramSize: Int = UDPSocket.maximumDatagramSize) {
+        buffers = ReceiveBuffers(count: batchSize, size: maximumDatagramSize)
+    }
+
+    /// Reads every datagram waiting on `socket` without blocking and calls `handler` for each with a buffer valid
+    /// only during the call, the sender, and the kernel's arrival time in CLOCK_REALTIME nanoseconds (0 unless the
+    /// socket enabled receive timestamps). Returns how many datagrams were read.
+    @discardableResult
+    public func drain(_ socket: UDPSocket,
+                      handler: (UnsafeMutableRawBufferPointer, SocketAddress, Int64) -> Void) -> Int {
+        drain(fileDescriptor: socket.fileDescriptor, handler: handler)
+    }
+
+    @discardableResult
+    func drain(fileDescriptor: Int32, handler: (UnsafeMutableRawBufferPointer, SocketAddress, Int64) -> Void) -> Int {
+        var total = 0
+        while true {
+            let count = buffers.receive(fd: fileDescriptor)
+            if count <= 0 { return total }
+            total += count
+            for index in 0..<count {
+                let (bytes, from, timestamp) = buffers.datagram(index)
+                if let from { handler(bytes, from, timestamp) }
+            }
+            if count < buffers.count { return total }
+        }
+    }
+}
+
+/// Buffers for `recvmmsg`, allocated once.
 final class ReceiveBuffers: @unchecked Sendable {
     private let storage: UnsafeMutableRawPointer
     private let slots: UnsafeMutablePointer<skylark_datagram_in>
-    private let count: Int
+    let count: Int
     private let size: Int
 
     init(count: Int, size: Int) {
@@ -157,12 +201,12 @@ final class ReceiveBuffers: @unchecked Sendable {
         Int(skylark_recvmmsg(fd, slots, Int32(count)))
     }
 
-    func datagram(_ index: Int) -> (UnsafeMutableRawBufferPointer, SocketAddress?) {
+    func datagram(_ index: Int) -> (UnsafeMutableRawBufferPointer, SocketAddress?, Int64) {
         let slot = slots + index
         let bytes = UnsafeMutableRawBufferPointer(start: slot.pointee.data, count: slot.pointee.length)
         let from = withUnsafeBytes(of: &slot.pointee.address) {
             SocketAddress(sockaddr: $0.baseAddress!, length: Int(slot.pointee.address_length))
         }
-        return (bytes, from)
+        return (bytes, from, slot.pointee.timestamp_ns)
     }
 }

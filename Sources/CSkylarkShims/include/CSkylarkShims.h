@@ -52,9 +52,13 @@ typedef struct {
     size_t length;                 /* out */
     uint8_t address[128];          /* out: struct sockaddr_storage */
     uint32_t address_length;       /* out */
+    int64_t timestamp_ns;          /* out: when the kernel received it (CLOCK_REALTIME), 0 without SO_TIMESTAMPNS */
 } skylark_datagram_in;
 
 /// Receives up to `count` datagrams without blocking. Returns how many, 0 when none waits, or -errno.
 int skylark_recvmmsg(int fd, skylark_datagram_in *datagrams, int count);
+
+/// setsockopt(SO_TIMESTAMPNS): the kernel stamps each received datagram with its arrival time. Returns 0 or -errno.
+int skylark_enable_receive_timestamps(int fd);
 
 #endif
