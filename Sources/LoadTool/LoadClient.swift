@@ -65,7 +65,7 @@ final class LoadClient {
         return "ICE \(transport.iceState), DTLS \(dtls)"
     }
 
-    /// Writes the next 20 ms packet: RTP header, then the send time (monotonic ns) and a counter, then filler.
+    /// Writes the next 20 ms packet: RTP header, then the send time (CLOCK_REALTIME ns) and a counter, then filler.
     func nextPacket(payloadSize: Int, now: UInt64) -> [UInt8] {
         packet.removeAll(keepingCapacity: true)
         packet.reserveCapacity(12 + payloadSize + 32)

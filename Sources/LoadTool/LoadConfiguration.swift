@@ -25,11 +25,15 @@ public struct LoadConfiguration: Sendable {
     public var joinTimeoutSeconds: Double
     /// The server's process id, to sample its CPU time and memory at the window's edges.
     public var serverPID: Int32?
+    /// Once a viewer has media its socket is read on a timer this often, in milliseconds, instead of on every
+    /// datagram; 0 keeps reading on every datagram. Delay and jitter come from the kernel's receive timestamps
+    /// either way, so the reading interval does not change them.
+    public var pollMilliseconds: Int
 
     public init(server: ServerURL, stream: String = "bench", viewers: Int, publishers: Int = 1, seconds: Double = 20,
                 ramp: Double? = nil, token: String? = nil, localIP: IPAddress = .loopbackV4,
                 shards: Int = SystemSampling.allowedCPUCount(), signallingWorkers: Int = 8, payloadSize: Int = 160,
-                joinTimeoutSeconds: Double = 10, serverPID: Int32? = nil) {
+                joinTimeoutSeconds: Double = 10, serverPID: Int32? = nil, pollMilliseconds: Int = 20) {
         self.server = server
         self.stream = stream
         self.viewers = viewers
@@ -43,6 +47,7 @@ public struct LoadConfiguration: Sendable {
         self.payloadSize = payloadSize
         self.joinTimeoutSeconds = joinTimeoutSeconds
         self.serverPID = serverPID
+        self.pollMilliseconds = pollMilliseconds
     }
 
     /// The stream publisher `index` sends to (viewer `index` watches stream `index % publishers`).

@@ -22,7 +22,7 @@ public final class LoadRunner: Sendable {
         self.context = context
         shards = (0..<max(1, configuration.shards)).map {
             Shard(index: $0, context: context, payloadSize: max(16, configuration.payloadSize),
-                  joinTimeoutSeconds: configuration.joinTimeoutSeconds)
+                  joinTimeoutSeconds: configuration.joinTimeoutSeconds, pollMilliseconds: configuration.pollMilliseconds)
         }
     }
 

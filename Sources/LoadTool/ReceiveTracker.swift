@@ -2,7 +2,7 @@
 ///
 /// Sequence numbers are extended past wrap-around as in RFC 3550 §A.1; expected = highest − first + 1, so loss
 /// counts gaps between the first and the latest packet. Jitter is RFC 3550 §6.4.1's estimator, with the transit
-/// time taken from the embedded monotonic send time instead of the RTP timestamp: it is the variation the server
+/// time taken from the embedded send time instead of the RTP timestamp: it is the variation the server
 /// and the network add, not the publisher's pacing.
 public struct ReceiveTracker: Sendable, Equatable {
     public private(set) var received: UInt64 = 0

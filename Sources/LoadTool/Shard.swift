@@ -47,32 +47,51 @@ struct ShardSnapshot: Sendable {
     }
 }
 
-/// A serial queue owning a share of the clients: their sockets' reads (recvmmsg via `UDPSocket.startReceiving`),
-/// one repeating timer for ICE/DTLS deadlines, publisher pacing and join timeouts, and the counters.
+/// A serial queue owning a share of the clients: their sockets' reads (recvmmsg into one `DatagramReceiver`), one
+/// repeating timer for ICE/DTLS deadlines, publisher pacing and join timeouts, and the counters.
+///
+/// A joining client's socket is read on every datagram, so handshakes are not slowed. Once a viewer has media its
+/// socket is read on a timer instead (`pollMilliseconds`): on loopback the server's own CPU delivers each datagram
+/// into the viewer's socket, and a reader waiting in epoll makes that delivery wake it — per packet, on the
+/// server's CPU, a cost viewers on other machines never put on a server. Delay and jitter use the kernel's
+/// arrival time (SO_TIMESTAMPNS), so when the socket is read does not change them.
 final class Shard: @unchecked Sendable {
     let queue: DispatchQueue
     private let context: DTLSContext
     private let payloadSize: Int
     private let joinTimeout: UInt64
     private let tickInterval: DispatchTimeInterval = .milliseconds(5)
+    private let pollInterval: DispatchTimeInterval?
 
     // Owned by `queue`.
     private var clients: [LoadClient] = []
     private var counters = ShardSnapshot()
     private let batch = DatagramBatch(capacity: 16)
+    private let receiver = DatagramReceiver()
+    /// Viewers with media, read by `poll` instead of a read source.
+    private var polled: [LoadClient] = []
     private var timer: DispatchSourceTimer?
+    private var pollTimer: DispatchSourceTimer?
     private var stopped = false
 
-    init(index: Int, context: DTLSContext, payloadSize: Int, joinTimeoutSeconds: Double) {
+    init(index: Int, context: DTLSContext, payloadSize: Int, joinTimeoutSeconds: Double, pollMilliseconds: Int = 20) {
         queue = DispatchQueue(label: "skylark.load.shard\(index)")
         self.context = context
         self.payloadSize = payloadSize
         joinTimeout = UInt64(joinTimeoutSeconds * 1e9)
+        pollInterval = pollMilliseconds > 0 ? .milliseconds(pollMilliseconds) : nil
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + tickInterval, repeating: tickInterval, leeway: .milliseconds(1))
         timer.setEventHandler { [unowned self] in self.tick() }
         timer.resume()
         self.timer = timer
+        if let interval = pollInterval {
+            let pollTimer = DispatchSource.makeTimerSource(queue: queue)
+            pollTimer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(1))
+            pollTimer.setEventHandler { [unowned self] in self.poll() }
+            pollTimer.resume()
+            self.pollTimer = pollTimer
+        }
     }
 
     // MARK: - Called on `queue`
@@ -93,8 +112,15 @@ final class Shard: @unchecked Sendable {
         }
         clients.append(client)
         if client.role == .viewer { counters.viewers += 1 }
-        client.socket.startReceiving(on: queue) { [unowned self, unowned client] bytes, from in
-            self.receive(bytes, from: from, on: client)
+        if client.role == .viewer {
+            do {
+                try client.socket.enableReceiveTimestamps()
+            } catch {
+                fail(reason: "\(error)")
+            }
+        }
+        client.socket.startReceiving(on: queue, using: receiver) { [unowned self, unowned client] bytes, from, stamp in
+            self.receive(bytes, from: from, kernelTime: stamp, on: client)
         }
         client.transport.handleTimeout(now: Instant.now())
         service(client)
@@ -135,6 +161,8 @@ final class Shard: @unchecked Sendable {
         stopped = true
         timer?.cancel()
         timer = nil
+        pollTimer?.cancel()
+        pollTimer = nil
         return clients.filter { $0.role == .viewer }.map(\.sessionPath) + clients.filter { $0.role == .publisher }.map(\.sessionPath)
     }
 
@@ -142,16 +170,19 @@ final class Shard: @unchecked Sendable {
     func closeSockets() {
         for client in clients { client.socket.close() }
         clients.removeAll()
+        polled.removeAll()
     }
 
     // MARK: - Internals
 
-    private func receive(_ bytes: UnsafeMutableRawBufferPointer, from remote: SocketAddress, on client: LoadClient) {
+    /// `kernelTime`: when the kernel queued the datagram (CLOCK_REALTIME ns), 0 when unknown.
+    private func receive(_ bytes: UnsafeMutableRawBufferPointer, from remote: SocketAddress, kernelTime: Int64,
+                         on client: LoadClient) {
         guard let first = bytes.first, client.phase != .failed else { return }
         let now = Instant.now()
         if first >= 128 && first <= 191 {
             // Media: decrypted in place, measured without allocating.
-            let arrival = monotonicNanoseconds()
+            let arrival = kernelTime > 0 ? UInt64(kernelTime) : realtimeNanoseconds()
             let wireBytes = bytes.count
             client.transport.handleReceive(bytes, from: remote, localAddress: client.socket.localAddress, now: now) { packet in
                 if case let .rtp(buffer) = packet, client.role == .viewer {
@@ -176,10 +207,25 @@ final class Shard: @unchecked Sendable {
                                                            transitNanoseconds: Int64(bitPattern: arrival &- sent))
         counters.delayInterval.record(delay)
         counters.delayWindow.record(delay)
-        client.lastMediaAt = arrival
+        let processed = monotonicNanoseconds()
+        client.lastMediaAt = processed
         if client.phase != .media {
             client.phase = .media
-            counters.join.record(arrival &- client.postSentAt)
+            counters.join.record(processed &- client.postSentAt)
+            if pollInterval != nil {
+                client.socket.stopReceiving()
+                polled.append(client)
+            }
+        }
+    }
+
+    /// Reads the sockets of viewers that have media (see the type's comment).
+    private func poll() {
+        guard !stopped else { return }
+        for client in polled where client.phase != .failed {
+            receiver.drain(client.socket) { bytes, from, stamp in
+                receive(bytes, from: from, kernelTime: stamp, on: client)
+            }
         }
     }
 
@@ -248,7 +294,7 @@ final class Shard: @unchecked Sendable {
     private func pace(_ client: LoadClient, clock: UInt64) {
         if clock &- client.nextSendAt > 200_000_000 && clock > client.nextSendAt { client.nextSendAt = clock }
         while client.nextSendAt <= clock {
-            var packet = client.nextPacket(payloadSize: payloadSize, now: monotonicNanoseconds())
+            var packet = client.nextPacket(payloadSize: payloadSize, now: realtimeNanoseconds())
             if client.transport.sendRTP(&packet) { counters.publisherPacketsSent &+= 1 }
             client.nextSendAt &+= 20_000_000
         }

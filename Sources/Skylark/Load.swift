@@ -52,6 +52,10 @@ struct Load: ParsableCommand {
     @Option(name: .customLong("server-pid"), help: "The server's pid: sample its CPU time and memory at the window's edges.")
     var serverPID: Int32?
 
+    @Option(name: .customLong("poll-interval"),
+            help: "Milliseconds between reads of a viewer's socket once it has media (0: read on every datagram).")
+    var pollInterval = 20
+
     @Flag(help: "Print JSON lines instead of text.")
     var json = false
 
@@ -61,6 +65,7 @@ struct Load: ParsableCommand {
         guard viewers >= 0, publishers >= 1 else { throw ValidationError("--viewers must be ≥ 0 and --publishers ≥ 1") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard payloadSize >= 16, payloadSize <= 1200 else { throw ValidationError("--payload-size must be 16...1200") }
+        guard (0...1000).contains(pollInterval) else { throw ValidationError("--poll-interval must be 0...1000 ms") }
     }
 
     func run() throws {
@@ -68,7 +73,8 @@ struct Load: ParsableCommand {
             server: ServerURL(server)!, stream: stream, viewers: viewers, publishers: publishers, seconds: seconds,
             ramp: ramp, token: token, localIP: IPAddress(localIP)!,
             shards: shards ?? SystemSampling.allowedCPUCount(), signallingWorkers: httpWorkers,
-            payloadSize: payloadSize, joinTimeoutSeconds: joinTimeout, serverPID: serverPID)
+            payloadSize: payloadSize, joinTimeoutSeconds: joinTimeout, serverPID: serverPID,
+            pollMilliseconds: pollInterval)
         let runner = try LoadRunner(configuration: configuration)
         let json = json
         if !json {
