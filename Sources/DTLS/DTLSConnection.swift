@@ -55,6 +55,8 @@ public final class DTLSConnection {
     private var events: [Event] = []
     private var lastNow: Instant = .zero
     private var started = false
+    /// The read and write buffers were handed back with SSL_free_buffers; `restoreBuffers` precedes any use.
+    private var buffersReleased = false
 
     /// Records a datagram is demultiplexed to DTLS by its first byte, 20...63 (RFC 7983 §7).
     public static func looksLikeDTLS(firstByte: UInt8) -> Bool { (20...63).contains(firstByte) }
@@ -98,6 +100,7 @@ public final class DTLSConnection {
         guard state != .closed, state != .failed, !datagram.isEmpty else { return }
         if !started { start(now: now) }
         _ = BIO_write(readBIO, datagram.baseAddress, Int32(clamping: datagram.count))
+        restoreBuffers()
         if state == .connecting {
             advanceHandshake()
         }
@@ -148,6 +151,7 @@ public final class DTLSConnection {
     /// Sends application data (SCTP) over the association.
     public func send(_ data: [UInt8]) throws(DTLSError) {
         guard state == .connected else { throw .notConnected }
+        restoreBuffers()
         let written = data.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32(clamping: $0.count)) }
         guard written > 0 else { throw .handshakeFailed(DTLSError.openSSLErrors("SSL_write")) }
         drainWriteBIO()
@@ -160,6 +164,7 @@ public final class DTLSConnection {
             return
         }
         if state == .connected {
+            restoreBuffers()
             _ = SSL_shutdown(ssl)
             drainWriteBIO()
         }
@@ -237,6 +242,7 @@ public final class DTLSConnection {
             drainWriteBIO()
             switch error {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                releaseBuffers()
                 return
             case SSL_ERROR_ZERO_RETURN:
                 state = .closed
@@ -248,6 +254,18 @@ public final class DTLSConnection {
                 return
             }
         }
+    }
+
+    /// After the handshake records are rare (alerts, a retransmitted final flight), so a connected endpoint hands
+    /// its ~17 KB read and write buffers back between them — a third of a relay session's memory otherwise.
+    private func releaseBuffers() {
+        if SSL_free_buffers(ssl) == 1 { buffersReleased = true }
+    }
+
+    /// OpenSSL's DTLS paths expect their buffers; allocate them again before any call that may read or write.
+    private func restoreBuffers() {
+        guard buffersReleased else { return }
+        buffersReleased = SSL_alloc_buffers(ssl) != 1
     }
 
     private func fail(_ error: DTLSError) {

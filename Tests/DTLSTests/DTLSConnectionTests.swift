@@ -128,6 +128,48 @@ private func connectedExport(_ connection: DTLSConnection) -> DTLSConnection.SRT
         #expect(server.state == .closed)
     }
 
+    /// A connected endpoint hands its record buffers back between records; everything after the handshake must
+    /// still work: a retransmitted final flight, garbage, data both ways and close_notify from either side.
+    @Test func connectedEndpointsWorkAfterReleasingTheirBuffers() throws {
+        for closer in ["client", "server"] {
+            let client = try DTLSConnection(context: Self.clientContext, role: .client)
+            let server = try DTLSConnection(context: Self.serverContext, role: .server)
+            client.start(now: .zero)
+            var clientFlights: [[UInt8]] = []
+            for _ in 0..<50 {
+                var moved = false
+                while let datagram = client.pollTransmit() { moved = true; clientFlights.append(datagram); server.handleReceive(datagram, now: .zero) }
+                while let datagram = server.pollTransmit() { moved = true; client.handleReceive(datagram, now: .zero) }
+                if !moved { break }
+            }
+            #expect(client.state == .connected && server.state == .connected)
+            _ = connectedExport(client)
+            _ = connectedExport(server)
+            // The client's final flight again, as if the server's answer to it was lost, then garbage.
+            for datagram in clientFlights.suffix(1) { server.handleReceive(datagram, now: .zero) }
+            server.handleReceive([23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 9, 0, 3, 1, 2, 3], now: .zero)
+            while let datagram = server.pollTransmit() { client.handleReceive(datagram, now: .zero) }
+            #expect(server.state == .connected && client.state == .connected)
+            try server.send([4, 5, 6])
+            pump(client, server, now: .zero)
+            #expect(client.pollEvent() == .applicationData([4, 5, 6]))
+            try client.send([7])
+            pump(client, server, now: .zero)
+            #expect(server.pollEvent() == .applicationData([7]))
+            if closer == "client" {
+                client.close()
+                pump(client, server, now: .zero)
+                #expect(server.state == .closed)
+                #expect(server.pollEvent() == .closed)
+            } else {
+                server.close()
+                pump(client, server, now: .zero)
+                #expect(client.state == .closed)
+                #expect(client.pollEvent() == .closed)
+            }
+        }
+    }
+
     @Test func garbageNeverTraps() throws {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<300 {
