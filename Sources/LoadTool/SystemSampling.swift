@@ -1,4 +1,5 @@
 import Glibc
+import SkylarkBase
 
 /// Readings from `/proc` and `getrusage`, for CPU and memory figures measured outside the server.
 public enum SystemSampling {
@@ -55,16 +56,8 @@ public enum SystemSampling {
         return UDPCounters(receiveBufferErrors: buffer, inErrors: errors)
     }
 
-    /// CPUs this process may run on (so `taskset -c 1` gives 1), from the `Cpus_allowed` mask in
-    /// `/proc/self/status`.
-    public static func allowedCPUCount() -> Int {
-        let fallback = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        guard let status = readFile("/proc/self/status"),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return fallback }
-        let digits = line.dropFirst("Cpus_allowed:".count).filter { $0 != "," && $0 != " " && $0 != "\t" }
-        let count = digits.reduce(0) { $0 + (UInt8(String($1), radix: 16)?.nonzeroBitCount ?? 0) }
-        return count > 0 ? count : fallback
-    }
+    /// CPUs this process may run on (so `taskset -c 1` gives 1).
+    public static func allowedCPUCount() -> Int { LinuxProcess.allowedCPUCount() }
 
     /// Pins the calling thread to one CPU. Returns false when the system refuses. (`sched_setaffinity` is a GNU
     /// extension the Glibc module does not import, so it is looked up at run time.)
@@ -92,18 +85,5 @@ public enum SystemSampling {
         return Int(limit.rlim_cur)
     }
 
-    static func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    static func readFile(_ path: String) -> String? { LinuxProcess.readFile(path) }
 }

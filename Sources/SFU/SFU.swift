@@ -16,133 +16,122 @@ import WebRTC
 ///
 /// Every session is a `BundleTransport` (ICE-lite, DTLS, SRTP) fed from the shared socket: STUN is routed by the
 /// ufrag in its USERNAME (RFC 8445 §7.3), everything else by the sender's address once ICE has seen it.
-/// All state lives on one serial queue; a publisher's packet is forwarded to every viewer without hopping queues,
-/// and the datagrams go out in `sendmmsg` batches.
+/// Sessions are spread over `SFUConfiguration.workers` shards, each a serial queue owning its sessions outright;
+/// a publisher's packet is forwarded to its own shard's viewers in place and handed once to each other shard with
+/// viewers, and every shard sends its datagrams in `sendmmsg` batches on the one socket.
 public final class SFU: @unchecked Sendable {
     public let configuration: SFUConfiguration
     /// The bound UDP address.
     public let localAddress: SocketAddress
-    /// Called on the SFU's queue when a session ends, with why.
+    /// Called on the queue of the session's shard when a session ends, with why.
     public var onSessionEnded: (@Sendable (SessionInfo, String) -> Void)? {
         get { endedHandler.function }
         set { endedHandler.function = newValue }
     }
-    /// Called on the SFU's queue when a session is created (its answer is about to be sent).
+    /// Called on the queue of the session's shard when a session is created (its answer is about to be sent).
     public var onSessionStarted: (@Sendable (SessionInfo) -> Void)? {
         get { startedHandler.function }
         set { startedHandler.function = newValue }
     }
 
-    let queue = DispatchQueue(label: "skylark.sfu")
     private let socket: UDPSocket
-    private let dtlsContext: DTLSContext
     private let endedHandler = CallbackSlot<@Sendable (SessionInfo, String) -> Void>()
     private let startedHandler = CallbackSlot<@Sendable (SessionInfo) -> Void>()
-    /// Traffic of sessions that have ended, so totals only grow.
-    private var endedTotals = SessionCounters()
-    private var timer: DispatchSourceTimer?
+    private let directory: SFUDirectory
+    private let shards: [SFUShard]
+    /// Round-robin over the shards for new sessions.
+    private let nextShard = Atomic<Int>(0)
+    /// Datagrams no shard claimed (counted where they are read, on the first shard's queue).
+    private let unroutedDatagrams = Atomic<UInt64>(0)
+    private let stopped = Atomic<Bool>(false)
 
-    // Owned by `queue`.
-    private var sessions: [String: MediaSession] = [:]
-    private var byUfrag: [String: MediaSession] = [:]
-    private var byAddress: [SocketAddress: MediaSession] = [:]
-    private var publishers: [String: MediaSession] = [:]
-    private var viewers: [String: [MediaSession]] = [:]
-    private let outgoing = DatagramBatch()
-    private var lastReports: Instant = .zero
-    /// Datagrams that matched no session.
-    private var strayDatagrams: UInt64 = 0
-    private var dtlsFailures: UInt64 = 0
-    private var stopped = false
-
-    /// Binds the UDP port and starts the timer. Throws when the port cannot be bound.
+    /// Binds the UDP port and starts the shards. Throws when the port cannot be bound.
     public init(configuration: SFUConfiguration = SFUConfiguration(), dtlsContext: DTLSContext? = nil) throws {
         self.configuration = configuration
-        self.dtlsContext = try dtlsContext ?? DTLSContext()
+        let context = try dtlsContext ?? DTLSContext()
         socket = try UDPSocket(bindTo: configuration.udpAddress, receiveBufferBytes: 1 << 23)
         localAddress = socket.localAddress
-        socket.startReceiving(on: queue, using: DatagramReceiver()) { [unowned self] bytes, from, _ in
-            self.receive(bytes, from: from)
+        let directory = SFUDirectory(shardCount: configuration.workers)
+        self.directory = directory
+        shards = (0..<directory.shardCount).map { [socket, endedHandler, startedHandler] index in
+            SFUShard(index: index, configuration: configuration, socket: socket, dtlsContext: context,
+                     directory: directory, started: startedHandler, ended: endedHandler)
         }
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        // 20 ms is finer than any ICE-lite or DTLS timer needs, and the tick visits every session.
-        timer.schedule(deadline: .now() + .milliseconds(20), repeating: .milliseconds(20), leeway: .milliseconds(5))
-        timer.setEventHandler { [unowned self] in self.tick() }
-        timer.resume()
-        self.timer = timer
+        for shard in shards { shard.start(peers: shards) }
+        // The socket is read on the first shard's queue; datagrams for other shards are copied over.
+        let first = shards[0]
+        socket.startReceiving(on: first.queue, using: DatagramReceiver()) { [unowned self] bytes, from, _ in
+            self.route(bytes, from: from)
+        }
     }
 
     /// Ends every session and releases the port.
     public func shutdown() {
-        queue.sync {
-            guard !stopped else { return }
-            for session in Array(sessions.values) { end(session, reason: "server shutting down") }
-            flush()
-            stopped = true
-            timer?.cancel()
-            timer = nil
-            socket.close()
-        }
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        for shard in shards { shard.queue.sync { shard.shutdown() } }
+        shards[0].queue.sync { socket.close() }
     }
 
     // MARK: - Sessions
 
     /// Accepts a WHIP offer for `stream`. With `replace`, an existing publisher is ended instead of refusing.
     public func publish(stream: String, offer: String, replace: Bool = false) async throws(SFUError) -> (id: String, answer: String, etag: String) {
-        try await run { () throws(SFUError) in
-            let description = try Self.parse(offer)
-            if let current = self.publishers[stream] {
-                guard replace else { throw .streamBusy(stream) }
-                self.end(current, reason: "replaced by a new publisher")
-            }
-            let negotiated = try NegotiatedOffer(offer: description, publisher: true)
-            let session = try self.makeSession(role: .publisher, stream: stream, offer: negotiated)
-            self.publishers[stream] = session
-            return (session.id, session.answer, session.etag)
+        let negotiated = try NegotiatedOffer(offer: Self.parse(offer), publisher: true)
+        if let current = directory.publisher(of: stream) {
+            guard replace else { throw .streamBusy(stream) }
+            await end(sessionID: current.sessionID, reason: "replaced by a new publisher")
         }
+        let shard = pickShard()
+        let directory = self.directory
+        let (result, displaced) = try await shard.run { () throws(SFUError) in
+            let id = Identifiers.token(length: 22)
+            let claim = directory.claimPublisher(
+                stream: stream, SFUDirectory.Publisher(sessionID: id, shard: shard.index, videoCodec: negotiated.video?.codecName),
+                replace: replace)
+            guard case let .claimed(displaced) = claim else { throw .streamBusy(stream) }
+            do throws(SFUError) {
+                let session = try shard.makeSession(id: id, role: .publisher, stream: stream, offer: negotiated)
+                return ((session.id, session.answer, session.etag), displaced)
+            } catch {
+                directory.releasePublisher(stream: stream, sessionID: id)
+                throw error
+            }
+        }
+        // Another publisher arrived in between and was replaced as asked.
+        if let displaced { await end(sessionID: displaced.sessionID, reason: "replaced by a new publisher") }
+        return result
     }
 
     /// Accepts a WHEP offer for `stream`. Viewers may come before the publisher: they hear it when it arrives.
     public func play(stream: String, offer: String) async throws(SFUError) -> (id: String, answer: String, etag: String) {
-        try await run { () throws(SFUError) in
-            let description = try Self.parse(offer)
-            let publisherVideo = self.publishers[stream]?.offer.video?.codecName
-            let negotiated = try NegotiatedOffer(offer: description, publisher: false, preferredVideoCodec: publisherVideo)
-            let session = try self.makeSession(role: .viewer, stream: stream, offer: negotiated)
-            self.viewers[stream, default: []].append(session)
+        let publisherVideo = directory.publisher(of: stream)?.videoCodec
+        let negotiated = try NegotiatedOffer(offer: Self.parse(offer), publisher: false, preferredVideoCodec: publisherVideo)
+        let shard = pickShard()
+        return try await shard.run { () throws(SFUError) in
+            let session = try shard.makeSession(id: Identifiers.token(length: 22), role: .viewer, stream: stream, offer: negotiated)
             return (session.id, session.answer, session.etag)
         }
     }
 
     /// Applies a PATCH (RFC 9725 §4.3): trickled candidates, or an ICE restart when the fragment has new credentials.
     public func patch(sessionID: String, fragment text: String, ifMatch: String?) async throws(SFUError) -> PatchResult {
-        try await run { () throws(SFUError) -> PatchResult in
-            guard let session = self.sessions[sessionID] else { throw .unknownSession }
+        guard let shard = shard(ofSession: sessionID) else { throw .unknownSession }
+        return try await shard.run { () throws(SFUError) -> PatchResult in
+            guard let session = shard.session(id: sessionID) else { throw .unknownSession }
             guard let ifMatch else { throw .preconditionRequired }
-            let fragment = try SDPFragment(parsing: text)
-            let isRestart = fragment.ufrag != nil && fragment.ufrag != session.offer.remoteCredentials.ufrag
-            if isRestart {
-                guard ifMatch == "*" || ifMatch == session.etag else { throw .preconditionFailed }
-                return self.restart(session, fragment: fragment)
-            }
-            guard ifMatch == session.etag || ifMatch == "*" else { throw .preconditionFailed }
-            for (_, value) in fragment.candidates {
-                if let candidate = try? ICECandidate(parsing: value) { session.transport.ice.addRemoteCandidate(candidate) }
-            }
-            if fragment.endOfCandidates { session.transport.ice.setRemoteEndOfCandidates() }
-            self.drain(session)
-            return .trickled
+            return try shard.patch(session, fragment: try SDPFragment(parsing: text), ifMatch: ifMatch)
         }
     }
 
     /// Ends a session (DELETE, or an operator's kick). Returns false when there was none.
     @discardableResult
     public func end(sessionID: String, reason: String) async -> Bool {
-        await withCheckedContinuation { continuation in
-            queue.async {
-                guard let session = self.sessions[sessionID] else { return continuation.resume(returning: false) }
-                self.end(session, reason: session.failure.map { "\(reason) after \($0)" } ?? reason)
-                self.flush()
+        guard let shard = shard(ofSession: sessionID) else { return false }
+        return await withCheckedContinuation { continuation in
+            shard.queue.async {
+                guard let session = shard.session(id: sessionID) else { return continuation.resume(returning: false) }
+                shard.end(session, reason: session.failure.map { "\(reason) after \($0)" } ?? reason)
+                shard.flush()
                 continuation.resume(returning: true)
             }
         }
@@ -150,80 +139,61 @@ public final class SFU: @unchecked Sendable {
 
     /// Every live session.
     public func sessionList() async -> [SessionInfo] {
-        await withCheckedContinuation { continuation in
-            queue.async {
-                let now = Instant.now()
-                continuation.resume(returning: self.sessions.values.sorted { $0.created < $1.created }.map { self.info($0, now: now) })
+        var all: [(created: Double, info: SessionInfo)] = []
+        for shard in shards {
+            let infos = await withCheckedContinuation { continuation in
+                shard.queue.async { continuation.resume(returning: shard.sessionInfos(now: Instant.now())) }
             }
+            all += infos.map { ($0.createdAt, $0) }
         }
+        return all.sorted { $0.created < $1.created }.map(\.info)
     }
 
     /// One live session.
     public func session(id: String) async -> SessionInfo? {
-        await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.sessions[id].map { self.info($0, now: Instant.now()) }) }
+        guard let shard = shard(ofSession: id) else { return nil }
+        return await withCheckedContinuation { continuation in
+            shard.queue.async { continuation.resume(returning: shard.session(id: id).map { shard.info($0, now: Instant.now()) }) }
         }
     }
 
     /// Streams with a publisher or viewers.
     public func streamList() async -> [StreamInfo] {
-        await withCheckedContinuation { continuation in
-            queue.async {
-                var names = Set(self.publishers.keys)
-                for (name, list) in self.viewers where !list.isEmpty { names.insert(name) }
-                continuation.resume(returning: names.sorted().map { name in
-                    StreamInfo(name: name, publishing: self.publishers[name] != nil,
-                               viewers: self.viewers[name]?.count ?? 0,
-                               hasVideo: self.publishers[name]?.offer.video != nil)
-                })
-            }
+        directory.streams().sorted { $0.name < $1.name }.map { entry in
+            StreamInfo(name: entry.name, publishing: entry.publisher != nil, viewers: entry.viewers,
+                       hasVideo: entry.publisher?.videoCodec != nil)
         }
     }
 
     /// Everything `/metrics` reports, read in one go.
     public func metrics() async -> SFUMetrics {
-        await withCheckedContinuation { continuation in
-            queue.async {
-                var metrics = SFUMetrics()
-                metrics.publishers = self.publishers.count
-                var totals = self.endedTotals
-                for session in self.sessions.values {
-                    let counters = self.countersWithTransport(session)
-                    totals.packetsIn &+= counters.packetsIn
-                    totals.bytesIn &+= counters.bytesIn
-                    totals.packetsOut &+= counters.packetsOut
-                    totals.bytesOut &+= counters.bytesOut
-                    totals.rejected &+= counters.rejected
-                    metrics.packetsLost += counters.packetsLost
-                    if session.role == .viewer { metrics.viewers += 1 }
+        var metrics = SFUMetrics()
+        for shard in shards {
+            let sofar = metrics
+            metrics = await withCheckedContinuation { continuation in
+                shard.queue.async {
+                    var partial = sofar
+                    shard.addMetrics(to: &partial)
+                    continuation.resume(returning: partial)
                 }
-                for (stream, list) in self.viewers { metrics.viewersByStream[stream] = list.count }
-                for stream in self.publishers.keys where metrics.viewersByStream[stream] == nil {
-                    metrics.viewersByStream[stream] = 0
-                }
-                metrics.totals = totals
-                metrics.strayDatagrams = self.strayDatagrams
-                metrics.dtlsFailures = self.dtlsFailures
-                continuation.resume(returning: metrics)
             }
         }
+        for entry in directory.streams() {
+            if entry.publisher != nil { metrics.publishers += 1 }
+            metrics.viewersByStream[entry.name] = entry.viewers
+        }
+        metrics.strayDatagrams &+= unroutedDatagrams.load(ordering: .relaxed)
+        return metrics
     }
 
-    // MARK: - Internals: session life
+    // MARK: - Internals
 
-    private func run<T: Sendable>(_ body: @escaping @Sendable () throws(SFUError) -> T) async throws(SFUError) -> T {
-        let result: Result<T, SFUError> = await withCheckedContinuation { continuation in
-            queue.async {
-                do throws(SFUError) {
-                    let value = try body()
-                    self.flush()
-                    continuation.resume(returning: .success(value))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-        }
-        return try result.get()
+    private func pickShard() -> SFUShard {
+        shards[nextShard.add(1, ordering: .relaxed).oldValue % shards.count]
+    }
+
+    private func shard(ofSession id: String) -> SFUShard? {
+        directory.shard(ofSession: id).map { shards[$0] }
     }
 
     private static func parse(_ offer: String) throws(SFUError) -> SessionDescription {
@@ -234,393 +204,21 @@ public final class SFU: @unchecked Sendable {
         }
     }
 
-    private func makeSession(role: MediaSession.Role, stream: String, offer: NegotiatedOffer) throws(SFUError) -> MediaSession {
-        guard !stopped else { throw .full }
-        guard sessions.count < configuration.maximumSessions else { throw .full }
-        let credentials = ICECredentials.random()
-        let agent = ICEAgent(role: .controlled, isLite: true, localCredentials: credentials)
-        agent.addLocalCandidate(.host(address: localAddress))
-        agent.setRemoteCredentials(ICECredentials(ufrag: offer.remoteCredentials.ufrag,
-                                                  password: offer.remoteCredentials.password))
-        for value in offer.candidates {
-            if let candidate = try? ICECandidate(parsing: value) { agent.addRemoteCandidate(candidate) }
-        }
-        let transport = BundleTransport(ice: agent, dtlsContext: dtlsContext)
-        // RFC 8842 §5.3: answer actpass with passive (the client connects); a passive offer (FFmpeg) makes the
-        // server the DTLS client.
-        let dtlsRole: DTLSConnection.Role = offer.remoteSetup == .passive ? .client : .server
-        do {
-            try transport.configureDTLS(role: dtlsRole, remoteFingerprints: offer.fingerprints.map {
-                DTLSFingerprint(algorithm: $0.algorithm, bytes: $0.bytes)
-            })
-        } catch {
-            throw .badOffer("DTLS cannot start: \(error)")
-        }
-        let id = Identifiers.token(length: 22)
-        let writer = AnswerWriter(
-            sessionID: UInt64.random(in: 1...(1 << 62)), ufrag: credentials.ufrag, password: credentials.password,
-            fingerprint: dtlsContext.certificate.fingerprint.sdpValue, setup: dtlsRole == .client ? "active" : "passive",
-            candidates: candidateLines(), sendSSRC: (UInt32.random(in: 1...UInt32.max), UInt32.random(in: 1...UInt32.max)),
-            cname: Identifiers.token(length: 16), streamID: Self.streamID(stream), serverSends: role == .viewer)
-        let answer = writer.write(offer)
-        let session = MediaSession(id: id, role: role, stream: stream, transport: transport, offer: offer,
-                                   etag: "\"\(credentials.ufrag)\"", answer: answer, now: Instant.now(),
-                                   wallClock: WallClock.nanosecondsSince1970())
-        if role == .viewer {
-            if let audio = offer.audio {
-                session.audioOut = OutgoingStream(ssrc: writer.sendSSRC.audio, payloadType: audio.payloadType, clockRate: 48_000)
-            }
-            if let video = offer.video {
-                session.videoOut = OutgoingStream(ssrc: writer.sendSSRC.video, payloadType: video.payloadType, clockRate: 90_000)
-            }
-        } else {
-            session.audioSSRC = offer.audio?.ssrcs.first
-            session.videoSSRC = offer.video?.ssrcs.first
-        }
-        session.deadline = transport.nextDeadline
-        sessions[id] = session
-        byUfrag[credentials.ufrag] = session
-        startedHandler.function?(info(session, now: session.created))
-        return session
-    }
-
-    private func restart(_ session: MediaSession, fragment: SDPFragment) -> PatchResult {
-        let old = session.transport.ice.localCredentials.ufrag
-        let credentials = ICECredentials.random()
-        session.transport.ice.restart(localCredentials: credentials)
-        session.transport.ice.addLocalCandidate(.host(address: localAddress))
-        if let ufrag = fragment.ufrag, let password = fragment.password {
-            session.transport.ice.setRemoteCredentials(ICECredentials(ufrag: ufrag, password: password))
-            session.offer.remoteCredentials = (ufrag, password)
-        }
-        for (_, value) in fragment.candidates {
-            if let candidate = try? ICECandidate(parsing: value) { session.transport.ice.addRemoteCandidate(candidate) }
-        }
-        byUfrag[old] = nil
-        byUfrag[credentials.ufrag] = session
-        session.etag = "\"\(credentials.ufrag)\""
-        var lines = ["a=ice-lite", "a=ice-ufrag:\(credentials.ufrag)", "a=ice-pwd:\(credentials.password)"]
-        for section in session.offer.sections where section.accepted {
-            lines.append("m=\(section.kind == .video ? "video" : "audio") 9 UDP/TLS/RTP/SAVPF \(section.payloadType)")
-            lines.append("a=mid:\(section.mid)")
-            for candidate in candidateLines() { lines.append("a=candidate:\(candidate)") }
-            lines.append("a=end-of-candidates")
-        }
-        drain(session)
-        return .restarted(fragment: lines.joined(separator: "\r\n") + "\r\n", etag: session.etag)
-    }
-
-    private func end(_ session: MediaSession, reason: String) {
-        guard sessions.removeValue(forKey: session.id) != nil else { return }
-        let info = self.info(session, now: Instant.now())
-        endedTotals.packetsIn &+= info.counters.packetsIn
-        endedTotals.bytesIn &+= info.counters.bytesIn
-        endedTotals.packetsOut &+= info.counters.packetsOut
-        endedTotals.bytesOut &+= info.counters.bytesOut
-        endedTotals.rejected &+= info.counters.rejected
-        session.transport.close()
-        drain(session)
-        byUfrag = byUfrag.filter { $0.value !== session }
-        for address in session.remoteAddresses where byAddress[address] === session { byAddress[address] = nil }
-        switch session.role {
-        case .publisher:
-            if publishers[session.stream] === session { publishers[session.stream] = nil }
-        case .viewer:
-            viewers[session.stream]?.removeAll { $0 === session }
-            if viewers[session.stream]?.isEmpty == true { viewers[session.stream] = nil }
-        }
-        endedHandler.function?(info, reason)
-    }
-
-    /// Host candidates: the announced addresses (1:1 NAT) first, else the bound one (RFC 8445 §5.1.1.1).
-    private func candidateLines() -> [String] {
-        let addresses = configuration.announcedAddresses.isEmpty ? [localAddress.ip] : configuration.announcedAddresses
-        return addresses.enumerated().map { index, ip in
-            ICECandidate.host(address: SocketAddress(ip: ip, port: localAddress.port),
-                              localPreference: UInt16(clamping: 65_535 - index)).sdpValue
-        }
-    }
-
-    private func info(_ session: MediaSession, now: Instant) -> SessionInfo {
-        let seconds = max((now - session.created).seconds, 0.001)
-        return SessionInfo(
-            id: session.id, stream: session.stream, role: session.role.rawValue,
-            iceState: "\(session.transport.iceState)", connected: session.isConnected,
-            remoteAddress: session.transport.selectedPair?.remote.address?.description,
-            localAddress: session.transport.selectedPair?.local.address?.description,
-            createdAt: Double(session.createdWallClock) / 1e9, seconds: seconds,
-            counters: countersWithTransport(session),
-            bitrateIn: Double(session.counters.bytesIn) * 8 / seconds,
-            bitrateOut: Double(session.counters.bytesOut) * 8 / seconds,
-            hasVideo: session.offer.video != nil)
-    }
-
-    private func countersWithTransport(_ session: MediaSession) -> SessionCounters {
-        var counters = session.counters
-        counters.rejected = session.transport.counters.srtpRejected + session.transport.counters.unknownDatagrams
-        if session.role == .publisher {
-            counters.packetsLost = session.receiveStatistics.values.reduce(0) { $0 + $1.cumulativeLost }
-            counters.jitter = session.receiveStatistics.values.map(\.jitterSeconds).max() ?? 0
-        }
-        return counters
-    }
-
-    // MARK: - Internals: packets in
-
-    private func receive(_ bytes: UnsafeMutableRawBufferPointer, from remote: SocketAddress) {
-        guard let first = bytes.first else { return }
-        let now = Instant.now()
-        var session = byAddress[remote]
-        if first <= 3 {
-            // STUN: route by the ufrag the client put in USERNAME ("<ours>:<theirs>").
-            if let fragments = ICEAgent.usernameFragments(ofRequest: UnsafeRawBufferPointer(bytes)),
-               let owner = byUfrag[fragments.local] {
-                session = owner
-            }
-        }
-        guard let session else {
-            strayDatagrams &+= 1
+    /// On the first shard's queue: hands a datagram to the shard that owns its session. With one shard there is
+    /// nothing to decide; otherwise the directory knows every ufrag and every address ICE has confirmed.
+    private func route(_ bytes: UnsafeMutableRawBufferPointer, from remote: SocketAddress) {
+        let first = shards[0]
+        guard shards.count > 1 else { return first.receive(bytes, from: remote) }
+        guard let kind = bytes.first else { return }
+        let ufrag = kind <= 3 ? ICEAgent.usernameFragments(ofRequest: UnsafeRawBufferPointer(bytes))?.local : nil
+        guard let target = directory.shard(forUfrag: ufrag, address: remote) else {
+            unroutedDatagrams.add(1, ordering: .relaxed)
             return
         }
-        let wasConnected = session.isConnected
-        session.transport.handleReceive(bytes, from: remote, localAddress: localAddress, now: now) { packet in
-            switch packet {
-            case let .rtp(buffer): self.receiveRTP(buffer, on: session, now: now)
-            case let .rtcp(buffer): self.receiveRTCP(buffer, on: session, now: now)
-            }
-        }
-        if first <= 3, !session.remoteAddresses.contains(remote), session.transport.selectedRemoteAddress == remote {
-            session.remoteAddresses.insert(remote)
-            byAddress[remote] = session
-        }
-        drain(session)
-        if !wasConnected && session.isConnected { sessionConnected(session, now: now) }
-        flush()
-    }
-
-    private func sessionConnected(_ session: MediaSession, now: Instant) {
-        session.connectedAt = now
-        if session.role == .viewer, session.videoOut != nil, let publisher = publishers[session.stream] {
-            requestKeyframe(from: publisher, now: now, force: true)
-        }
-    }
-
-    private func receiveRTP(_ buffer: UnsafeMutableRawBufferPointer, on session: MediaSession, now: Instant) {
-        guard session.role == .publisher,
-              let header = try? RTPHeader(parsing: UnsafeRawBufferPointer(buffer)) else { return }
-        session.counters.packetsIn &+= 1
-        session.counters.bytesIn &+= UInt64(buffer.count)
-        let isVideo: Bool
-        if header.payloadType == session.offer.audio?.payloadType {
-            isVideo = false
-            session.audioSSRC = header.ssrc
-        } else if header.payloadType == session.offer.video?.payloadType {
-            isVideo = true
-            session.videoSSRC = header.ssrc
-            session.rememberVideo(UnsafeRawBufferPointer(buffer), sequence: header.sequenceNumber)
-        } else {
-            return  // RTX, FEC or anything not negotiated: not relayed.
-        }
-        session.receiveStatistics[header.ssrc, default: RTPReceiveStatistics(clockRate: isVideo ? 90_000 : 48_000)]
-            .record(sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: now)
-        guard let audience = viewers[session.stream], !audience.isEmpty else { return }
-        let payload = UnsafeRawBufferPointer(rebasing: buffer[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
-        for viewer in audience where viewer.isConnected {
-            forward(payload: payload, header: header, isVideo: isVideo, to: viewer, now: now)
-        }
-    }
-
-    /// Rewrites one packet for one viewer (its SSRC, sequence, timestamp and payload type; header extensions are
-    /// dropped since their ids are per-session) and queues it encrypted.
-    private func forward(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, to viewer: MediaSession, now: Instant) {
-        guard let mapped = isVideo ? viewer.videoOut?.forward(header, payloadBytes: payload.count, now: now)
-                                   : viewer.audioOut?.forward(header, payloadBytes: payload.count, now: now),
-              let stream = isVideo ? viewer.videoOut : viewer.audioOut else { return }
-        if queueRTP(to: viewer, marker: header.marker, payloadType: stream.payloadType, sequence: mapped.sequence,
-                    timestamp: mapped.timestamp, ssrc: stream.ssrc, payload: payload) {
-            viewer.counters.packetsOut &+= 1
-            viewer.counters.bytesOut &+= UInt64(12 + payload.count)
-        }
-    }
-
-    /// Writes a 12-byte RTP header and the payload, encrypts and queues it in the outgoing batch's own memory: no
-    /// allocation per viewer. Header extensions are dropped since their ids are per-session.
-    private func queueRTP(to viewer: MediaSession, marker: Bool, payloadType: UInt8, sequence: UInt16,
-                          timestamp: UInt32, ssrc: UInt32, payload: UnsafeRawBufferPointer) -> Bool {
-        if outgoing.isFull { flush() }
-        let transport = viewer.transport
-        return outgoing.appendInPlace { slot -> (length: Int, destination: SocketAddress)? in
-            let length = 12 + payload.count
-            guard length + SRTPSession.maximumOverhead <= slot.count, let base = slot.baseAddress else { return nil }
-            slot[0] = 0x80
-            slot[1] = (marker ? 0x80 : 0) | (payloadType & 0x7F)
-            slot.storeBytes(of: sequence.bigEndian, toByteOffset: 2, as: UInt16.self)
-            slot.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
-            slot.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
-            if let source = payload.baseAddress { (base + 12).copyMemory(from: source, byteCount: payload.count) }
-            return transport.protectRTPInPlace(slot, length: length)
-        }
-    }
-
-    private func receiveRTCP(_ buffer: UnsafeMutableRawBufferPointer, on session: MediaSession, now: Instant) {
-        guard let packets = try? RTCPPacket.parseCompound(UnsafeRawBufferPointer(buffer)) else { return }
-        for packet in packets {
-            switch packet {
-            case let .senderReport(report) where session.role == .publisher:
-                session.lastSenderReport[report.ssrc] = (report.ntpTimestamp.middle32, now)
-            case let .receiverReport(report):
-                applyReceiverReports(report.reports, on: session, now: now)
-            case let .senderReport(report):
-                applyReceiverReports(report.reports, on: session, now: now)
-            case .pli, .fir:
-                if session.role == .viewer, let publisher = publishers[session.stream] {
-                    requestKeyframe(from: publisher, now: now, force: false)
-                }
-            case let .nack(nack) where session.role == .viewer:
-                resend(nack.lostSequenceNumbers, to: session, now: now)
-            default:
-                break
-            }
-        }
-    }
-
-    /// Viewers' reports: loss, jitter and RTT (RFC 3550 §6.4.1: RTT = now − LSR − DLSR, in 1/65536 s).
-    private func applyReceiverReports(_ blocks: [RTCPReportBlock], on session: MediaSession, now: Instant) {
-        for block in blocks where block.ssrc == session.audioOut?.ssrc || block.ssrc == session.videoOut?.ssrc {
-            session.counters.packetsLost = Int64(block.cumulativeLost)
-            session.counters.jitter = Double(block.jitter) / Double(block.ssrc == session.videoOut?.ssrc ? 90_000 : 48_000)
-            if block.lastSenderReport != 0 {
-                let nowMiddle = NTPTime.now().middle32
-                let rtt = Double(nowMiddle &- block.lastSenderReport &- block.delaySinceLastSenderReport) / 65_536
-                if rtt >= 0 && rtt < 60 { session.counters.roundTripTime = rtt }
-            }
-        }
-    }
-
-    /// Picture Loss Indication to the publisher (RFC 4585 §6.3.1), at most every 500 ms unless forced.
-    private func requestKeyframe(from publisher: MediaSession, now: Instant, force: Bool) {
-        guard let videoSSRC = publisher.videoSSRC, publisher.isConnected else { return }
-        guard force || now - publisher.lastKeyframeRequest >= .milliseconds(500) else { return }
-        publisher.lastKeyframeRequest = now
-        var packet = RTCPPacket.serializeCompound([
-            .receiverReport(ReceiverReport(ssrc: publisher.rtcpSSRC, reports: [])),
-            .pli(PictureLossIndication(senderSSRC: publisher.rtcpSSRC, mediaSSRC: videoSSRC)),
-        ])
-        publisher.transport.sendRTCP(&packet)
-        drain(publisher)
-    }
-
-    /// Retransmits video a viewer lost (RFC 4585 §6.2.1), from the publisher's recent packets.
-    private func resend(_ sequences: [UInt16], to viewer: MediaSession, now: Instant) {
-        guard let publisher = publishers[viewer.stream], let stream = viewer.videoOut else { return }
-        for sequence in sequences.prefix(64) {
-            guard let original = publisher.videoPacket(sequence: stream.sourceSequence(forViewerSequence: sequence)) else { continue }
-            original.withUnsafeBytes { raw in
-                guard let header = try? RTPHeader(parsing: raw) else { return }
-                let payload = UnsafeRawBufferPointer(rebasing: raw[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
-                _ = queueRTP(to: viewer, marker: header.marker, payloadType: stream.payloadType, sequence: sequence,
-                             timestamp: header.timestamp &+ stream.timestampOffset, ssrc: stream.ssrc, payload: payload)
-            }
-        }
-        drain(viewer)
-    }
-
-    // MARK: - Internals: timers, reports, sending
-
-    /// Runs due timers. A session's next deadline is kept from the last time it was touched (`drain`), so a tick
-    /// over thousands of idle sessions only compares instants; whether a session should end is checked when it
-    /// changed, and for all sessions once a second.
-    private func tick() {
-        let now = Instant.now()
-        var finished: [(MediaSession, String)] = []
-        let everySecond = now - lastReports >= .seconds(1)
-        for session in sessions.values {
-            if let deadline = session.deadline, deadline <= now {
-                session.transport.handleTimeout(now: now)
-                drain(session)
-            }
-            if session.changed || everySecond {
-                session.changed = false
-                if let reason = endReason(session, now: now) { finished.append((session, reason)) }
-            }
-        }
-        for (session, reason) in finished { end(session, reason: reason) }
-        if everySecond {
-            lastReports = now
-            for session in sessions.values where session.isConnected { sendReports(session, now: now) }
-        }
-        flush()
-    }
-
-    private func endReason(_ session: MediaSession, now: Instant) -> String? {
-        switch session.transport.iceState {
-        case .failed: return session.connectedAt == nil ? "ICE failed: no connectivity check arrived" : "ICE consent expired (RFC 7675)"
-        case .closed: return "closed"
-        default: break
-        }
-        if session.transport.dtls?.state == .failed {
-            dtlsFailures &+= 1
-            return session.failure ?? "DTLS handshake failed"
-        }
-        if session.transport.dtls?.state == .closed { return "the client closed DTLS" }
-        if session.connectedAt == nil, now - session.created > configuration.consentTimeout {
-            return "never connected"
-        }
-        return nil
-    }
-
-    /// Receiver reports to publishers, sender reports to viewers, each with an SDES CNAME (RFC 3550 §6.1).
-    private func sendReports(_ session: MediaSession, now: Instant) {
-        var packets: [RTCPPacket] = []
-        switch session.role {
-        case .publisher:
-            var blocks: [RTCPReportBlock] = []
-            for ssrc in session.receiveStatistics.keys.sorted() {
-                var lsr: UInt32 = 0, dlsr: UInt32 = 0
-                if let last = session.lastSenderReport[ssrc] {
-                    lsr = last.middle
-                    dlsr = UInt32(clamping: Int64((now - last.arrival).seconds * 65_536))
-                }
-                if let block = session.receiveStatistics[ssrc]?.makeReportBlock(ssrc: ssrc, lastSenderReport: lsr,
-                                                                                  delaySinceLastSenderReport: dlsr) {
-                    blocks.append(block)
-                }
-            }
-            packets.append(.receiverReport(ReceiverReport(ssrc: session.rtcpSSRC, reports: blocks)))
-            packets.append(.sourceDescription([SDESChunk(ssrc: session.rtcpSSRC, items: [.cname("skylark")])]))
-        case .viewer:
-            let ntp = NTPTime.now()
-            for stream in [session.audioOut, session.videoOut].compactMap({ $0 }) where stream.packetsSent > 0 {
-                let elapsed = stream.lastSendTime.map { (now - $0).seconds } ?? 0
-                let rtpNow = stream.lastTimestamp &+ UInt32(clamping: Int64(elapsed * Double(stream.clockRate)))
-                packets.append(.senderReport(SenderReport(ssrc: stream.ssrc, ntpTimestamp: ntp, rtpTimestamp: rtpNow,
-                                                          packetCount: stream.packetsSent, octetCount: stream.octetsSent,
-                                                          reports: [])))
-                packets.append(.sourceDescription([SDESChunk(ssrc: stream.ssrc, items: [.cname("skylark")])]))
-            }
-        }
-        guard !packets.isEmpty else { return }
-        var compound = RTCPPacket.serializeCompound(packets)
-        session.transport.sendRTCP(&compound)
-        drain(session)
-    }
-
-    /// Moves a session's queued datagrams into the outgoing batch.
-    private func drain(_ session: MediaSession) {
-        while let transmit = session.transport.pollTransmit() {
-            if outgoing.isFull { flush() }
-            outgoing.append(transmit.bytes, to: transmit.destination)
-        }
-        while let event = session.transport.pollEvent() {
-            if case let .dtlsFailed(error) = event, session.failure == nil { session.failure = "\(error)" }
-        }
-        session.deadline = session.transport.nextDeadline
-        session.changed = true
-    }
-
-    private func flush() {
-        guard !stopped else { return outgoing.removeAll() }
-        outgoing.send(on: socket)
+        if target == 0 { return first.receive(bytes, from: remote) }
+        let copy = DatagramCopy(bytes)
+        let shard = shards[target]
+        shard.queue.async { copy.withBuffer { shard.receive($0, from: remote) } }
     }
 
     // MARK: - Helpers
@@ -633,3 +231,24 @@ public final class SFU: @unchecked Sendable {
     }
 }
 
+/// A received datagram copied for another shard's queue (the receive buffers are reused at once).
+private final class DatagramCopy: @unchecked Sendable {
+    private let storage: UnsafeMutableRawBufferPointer
+
+    init(_ bytes: UnsafeMutableRawBufferPointer) {
+        storage = .allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        if let source = bytes.baseAddress, let target = storage.baseAddress {
+            target.copyMemory(from: source, byteCount: bytes.count)
+        }
+        count = bytes.count
+    }
+
+    private let count: Int
+
+    deinit { storage.deallocate() }
+
+    /// The bytes, writable (SRTP decrypts in place), valid during `body`.
+    func withBuffer(_ body: (UnsafeMutableRawBufferPointer) -> Void) {
+        body(UnsafeMutableRawBufferPointer(rebasing: storage[0..<count]))
+    }
+}

@@ -11,14 +11,17 @@ public struct SFUConfiguration: Sendable {
     public var maximumSessions: Int
     /// Seconds without a consent check before a session is dropped (RFC 7675 §5.1 says 30).
     public var consentTimeout: Duration
+    /// Serial queues the sessions are spread over (1...64); about one per core the server may use.
+    public var workers: Int
 
     public init(udpAddress: SocketAddress = SocketAddress(ip: .loopbackV4, port: 8189),
                 announcedAddresses: [IPAddress] = [], maximumSessions: Int = 10_000,
-                consentTimeout: Duration = .seconds(30)) {
+                consentTimeout: Duration = .seconds(30), workers: Int = 1) {
         self.udpAddress = udpAddress
         self.announcedAddresses = announcedAddresses
         self.maximumSessions = maximumSessions
         self.consentTimeout = consentTimeout
+        self.workers = workers
     }
 }
 

@@ -53,6 +53,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-sessions"), help: "Most WHIP+WHEP sessions at once (SKYLARK_MAX_SESSIONS).")
     var maximumSessions = Int(environment("SKYLARK_MAX_SESSIONS", "10000")) ?? 10_000
 
+    @Option(name: .customLong("workers"), help: "Serial queues the media sessions are spread over, about one per core; default: one per CPU this process may use (SKYLARK_WORKERS).")
+    var workers = Int(environment("SKYLARK_WORKERS", "0")) ?? 0
+
     @Option(name: .customLong("database"), help: "SQLite file for streams, tokens and session history, created on first start (SKYLARK_DATABASE).")
     var database = environment("SKYLARK_DATABASE", "skylark.sqlite")
 
@@ -70,6 +73,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--announce takes an IP address (got \"\(address)\")")
         }
         if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard (0...64).contains(workers) else { throw ValidationError("--workers must be 1...64 (0: one per CPU)") }
     }
 
     func run() async throws {
@@ -82,7 +86,8 @@ struct Serve: AsyncParsableCommand {
         let sfu: SFU
         do {
             sfu = try SFU(configuration: SFUConfiguration(udpAddress: udp, announcedAddresses: announce,
-                                                          maximumSessions: maximumSessions))
+                                                          maximumSessions: maximumSessions,
+                                                          workers: workers > 0 ? workers : LinuxProcess.allowedCPUCount()))
         } catch {
             throw ValidationError("cannot use UDP \(udpAddress) for media: \(error)")
         }

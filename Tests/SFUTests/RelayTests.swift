@@ -78,8 +78,11 @@ func waitUntil(seconds: Double, _ condition: () async -> Bool) async throws -> B
 
 /// Publishers and viewers on real UDP through the SFU, all in this process.
 @Suite(.serialized) struct RelayTests {
-    @Test func toneReachesEveryViewerAndSurvivesAReplacedPublisher() async throws {
-        let sfu = try makeLoopbackSFU()
+    /// With three workers the sessions land on different shards (round-robin): the publisher's packets are relayed
+    /// to the other shards' viewers, and the replacing publisher lives on yet another one.
+    @Test(arguments: [1, 3])
+    func toneReachesEveryViewerAndSurvivesAReplacedPublisher(workers: Int) async throws {
+        let sfu = try makeLoopbackSFU(workers: workers)
         defer { sfu.shutdown() }
 
         // A viewer that comes before anyone publishes.

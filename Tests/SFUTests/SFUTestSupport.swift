@@ -102,7 +102,7 @@ func negotiated(_ text: String, publisher: Bool, preferredVideoCodec: String? = 
 }
 
 /// An SFU on an ephemeral loopback port.
-func makeLoopbackSFU(announced: [IPAddress] = []) throws -> SFU {
+func makeLoopbackSFU(announced: [IPAddress] = [], workers: Int = 1) throws -> SFU {
     try SFU(configuration: SFUConfiguration(udpAddress: SocketAddress(ip: .loopbackV4, port: 0),
-                                            announcedAddresses: announced))
+                                            announcedAddresses: announced, workers: workers))
 }

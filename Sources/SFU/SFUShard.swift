@@ -1,0 +1,621 @@
+import Dispatch
+import DTLS
+import ICE
+import RTP
+import SkylarkBase
+import SRTP
+import UDPRuntime
+import WebRTC
+
+/// A publisher's packet on its way to the viewers another shard owns: copied once per shard, not per viewer.
+struct RelayedPacket: Sendable {
+    var stream: String
+    var header: RTPHeader
+    var payload: [UInt8]
+    var isVideo: Bool
+}
+
+/// One serial queue and the sessions it owns: their transports (ICE-lite, DTLS, SRTP), the fan-out to its own
+/// viewers, its timers and an outgoing `sendmmsg` batch on the shared socket.
+///
+/// A session lives on one shard from start to end. A publisher's packet is forwarded to the viewers of its own
+/// shard in place, and handed once to every other shard that has viewers of the stream (DESIGN.md: no queue hop per
+/// viewer). All state below is touched only on `queue`.
+final class SFUShard: @unchecked Sendable {
+    let index: Int
+    let queue: DispatchQueue
+    private let configuration: SFUConfiguration
+    private let socket: UDPSocket
+    private let localAddress: SocketAddress
+    private let dtlsContext: DTLSContext
+    private let directory: SFUDirectory
+    private let started: CallbackSlot<@Sendable (SessionInfo) -> Void>
+    private let ended: CallbackSlot<@Sendable (SessionInfo, String) -> Void>
+    /// Every shard of the SFU (weakly: they outlive each other only during teardown).
+    private var peers: [WeakShard] = []
+    private var timer: DispatchSourceTimer?
+
+    private var sessions: [String: MediaSession] = [:]
+    private var byUfrag: [String: MediaSession] = [:]
+    private var byAddress: [SocketAddress: MediaSession] = [:]
+    /// This shard's viewers per stream.
+    private var viewers: [String: [MediaSession]] = [:]
+    private let outgoing = DatagramBatch()
+    private var lastReports: Instant = .zero
+    /// Traffic of sessions that have ended, so totals only grow.
+    private(set) var endedTotals = SessionCounters()
+    /// Datagrams that matched no session.
+    private(set) var strayDatagrams: UInt64 = 0
+    private(set) var dtlsFailures: UInt64 = 0
+    private var stopped = false
+
+    private struct WeakShard {
+        weak var shard: SFUShard?
+    }
+
+    init(index: Int, configuration: SFUConfiguration, socket: UDPSocket, dtlsContext: DTLSContext,
+         directory: SFUDirectory, started: CallbackSlot<@Sendable (SessionInfo) -> Void>,
+         ended: CallbackSlot<@Sendable (SessionInfo, String) -> Void>) {
+        self.index = index
+        queue = DispatchQueue(label: "skylark.sfu.\(index)")
+        self.configuration = configuration
+        self.socket = socket
+        localAddress = socket.localAddress
+        self.dtlsContext = dtlsContext
+        self.directory = directory
+        self.started = started
+        self.ended = ended
+    }
+
+    /// Connects the shards and starts the timer; called once, before any datagram arrives.
+    func start(peers: [SFUShard]) {
+        self.peers = peers.map { WeakShard(shard: $0) }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        // 20 ms is finer than any ICE-lite or DTLS timer needs, and the tick visits every session.
+        timer.schedule(deadline: .now() + .milliseconds(20), repeating: .milliseconds(20), leeway: .milliseconds(5))
+        timer.setEventHandler { [unowned self] in self.tick() }
+        timer.resume()
+        self.timer = timer
+    }
+
+    private func peer(_ index: Int) -> SFUShard? {
+        index < peers.count ? peers[index].shard : nil
+    }
+
+    // MARK: - Called on `queue` by the SFU
+
+    /// Ends every session and stops the timer.
+    func shutdown() {
+        guard !stopped else { return }
+        for session in Array(sessions.values) { end(session, reason: "server shutting down") }
+        flush()
+        stopped = true
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// Runs `body` on the queue and flushes what it queued.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws(SFUError) -> T) async throws(SFUError) -> T {
+        let result: Result<T, SFUError> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(SFUError) {
+                    let value = try body()
+                    self.flush()
+                    continuation.resume(returning: .success(value))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    func session(id: String) -> MediaSession? { sessions[id] }
+
+    /// Creates a session with its answer. The caller has claimed the stream (publishers).
+    func makeSession(id: String, role: MediaSession.Role, stream: String, offer: NegotiatedOffer) throws(SFUError) -> MediaSession {
+        guard !stopped, directory.reserve(sessionID: id, shard: index, maximum: configuration.maximumSessions) else {
+            throw .full
+        }
+        let credentials = ICECredentials.random()
+        let agent = ICEAgent(role: .controlled, isLite: true, localCredentials: credentials)
+        agent.addLocalCandidate(.host(address: localAddress))
+        agent.setRemoteCredentials(ICECredentials(ufrag: offer.remoteCredentials.ufrag,
+                                                  password: offer.remoteCredentials.password))
+        for value in offer.candidates {
+            if let candidate = try? ICECandidate(parsing: value) { agent.addRemoteCandidate(candidate) }
+        }
+        let transport = BundleTransport(ice: agent, dtlsContext: dtlsContext)
+        // RFC 8842 §5.3: answer actpass with passive (the client connects); a passive offer (FFmpeg) makes the
+        // server the DTLS client.
+        let dtlsRole: DTLSConnection.Role = offer.remoteSetup == .passive ? .client : .server
+        do {
+            try transport.configureDTLS(role: dtlsRole, remoteFingerprints: offer.fingerprints.map {
+                DTLSFingerprint(algorithm: $0.algorithm, bytes: $0.bytes)
+            })
+        } catch {
+            directory.release(sessionID: id, ufrags: [], addresses: [])
+            throw .badOffer("DTLS cannot start: \(error)")
+        }
+        let writer = AnswerWriter(
+            sessionID: UInt64.random(in: 1...(1 << 62)), ufrag: credentials.ufrag, password: credentials.password,
+            fingerprint: dtlsContext.certificate.fingerprint.sdpValue, setup: dtlsRole == .client ? "active" : "passive",
+            candidates: candidateLines(), sendSSRC: (UInt32.random(in: 1...UInt32.max), UInt32.random(in: 1...UInt32.max)),
+            cname: Identifiers.token(length: 16), streamID: SFU.streamID(stream), serverSends: role == .viewer)
+        let answer = writer.write(offer)
+        let session = MediaSession(id: id, role: role, stream: stream, transport: transport, offer: offer,
+                                   etag: "\"\(credentials.ufrag)\"", answer: answer, now: Instant.now(),
+                                   wallClock: WallClock.nanosecondsSince1970())
+        if role == .viewer {
+            if let audio = offer.audio {
+                session.audioOut = OutgoingStream(ssrc: writer.sendSSRC.audio, payloadType: audio.payloadType, clockRate: 48_000)
+            }
+            if let video = offer.video {
+                session.videoOut = OutgoingStream(ssrc: writer.sendSSRC.video, payloadType: video.payloadType, clockRate: 90_000)
+            }
+            viewers[stream, default: []].append(session)
+            directory.addViewer(stream: stream, shard: index)
+        } else {
+            session.audioSSRC = offer.audio?.ssrcs.first
+            session.videoSSRC = offer.video?.ssrcs.first
+        }
+        session.deadline = transport.nextDeadline
+        sessions[id] = session
+        byUfrag[credentials.ufrag] = session
+        if directory.shardCount > 1 { directory.setUfrag(credentials.ufrag, shard: index) }
+        started.function?(info(session, now: session.created))
+        return session
+    }
+
+    /// Applies a PATCH (RFC 9725 §4.3): trickled candidates, or an ICE restart when the fragment has new credentials.
+    func patch(_ session: MediaSession, fragment: SDPFragment, ifMatch: String) throws(SFUError) -> PatchResult {
+        let isRestart = fragment.ufrag != nil && fragment.ufrag != session.offer.remoteCredentials.ufrag
+        guard ifMatch == "*" || ifMatch == session.etag else { throw .preconditionFailed }
+        if isRestart { return restart(session, fragment: fragment) }
+        for (_, value) in fragment.candidates {
+            if let candidate = try? ICECandidate(parsing: value) { session.transport.ice.addRemoteCandidate(candidate) }
+        }
+        if fragment.endOfCandidates { session.transport.ice.setRemoteEndOfCandidates() }
+        drain(session)
+        return .trickled
+    }
+
+    private func restart(_ session: MediaSession, fragment: SDPFragment) -> PatchResult {
+        let old = session.transport.ice.localCredentials.ufrag
+        let credentials = ICECredentials.random()
+        session.transport.ice.restart(localCredentials: credentials)
+        session.transport.ice.addLocalCandidate(.host(address: localAddress))
+        if let ufrag = fragment.ufrag, let password = fragment.password {
+            session.transport.ice.setRemoteCredentials(ICECredentials(ufrag: ufrag, password: password))
+            session.offer.remoteCredentials = (ufrag, password)
+        }
+        for (_, value) in fragment.candidates {
+            if let candidate = try? ICECandidate(parsing: value) { session.transport.ice.addRemoteCandidate(candidate) }
+        }
+        byUfrag[old] = nil
+        byUfrag[credentials.ufrag] = session
+        if directory.shardCount > 1 {
+            directory.setUfrag(old, shard: nil)
+            directory.setUfrag(credentials.ufrag, shard: index)
+        }
+        session.etag = "\"\(credentials.ufrag)\""
+        var lines = ["a=ice-lite", "a=ice-ufrag:\(credentials.ufrag)", "a=ice-pwd:\(credentials.password)"]
+        for section in session.offer.sections where section.accepted {
+            lines.append("m=\(section.kind == .video ? "video" : "audio") 9 UDP/TLS/RTP/SAVPF \(section.payloadType)")
+            lines.append("a=mid:\(section.mid)")
+            for candidate in candidateLines() { lines.append("a=candidate:\(candidate)") }
+            lines.append("a=end-of-candidates")
+        }
+        drain(session)
+        return .restarted(fragment: lines.joined(separator: "\r\n") + "\r\n", etag: session.etag)
+    }
+
+    /// Ends a session: DTLS close_notify, the session leaves every table, `ended` is called.
+    func end(_ session: MediaSession, reason: String) {
+        guard sessions.removeValue(forKey: session.id) != nil else { return }
+        let info = self.info(session, now: Instant.now())
+        endedTotals.packetsIn &+= info.counters.packetsIn
+        endedTotals.bytesIn &+= info.counters.bytesIn
+        endedTotals.packetsOut &+= info.counters.packetsOut
+        endedTotals.bytesOut &+= info.counters.bytesOut
+        endedTotals.rejected &+= info.counters.rejected
+        session.transport.close()
+        drain(session)
+        let ufrag = session.transport.ice.localCredentials.ufrag
+        if byUfrag[ufrag] === session { byUfrag[ufrag] = nil }
+        for address in session.remoteAddresses where byAddress[address] === session { byAddress[address] = nil }
+        directory.release(sessionID: session.id, ufrags: [ufrag], addresses: session.remoteAddresses)
+        switch session.role {
+        case .publisher:
+            directory.releasePublisher(stream: session.stream, sessionID: session.id)
+        case .viewer:
+            viewers[session.stream]?.removeAll { $0 === session }
+            if viewers[session.stream]?.isEmpty == true { viewers[session.stream] = nil }
+            directory.removeViewer(stream: session.stream, shard: index)
+        }
+        ended.function?(info, reason)
+    }
+
+    /// Every live session's info.
+    func sessionInfos(now: Instant) -> [SessionInfo] {
+        sessions.values.map { info($0, now: now) }
+    }
+
+    /// This shard's part of `/metrics`.
+    func addMetrics(to metrics: inout SFUMetrics) {
+        var totals = endedTotals
+        for session in sessions.values {
+            let counters = countersWithTransport(session)
+            totals.packetsIn &+= counters.packetsIn
+            totals.bytesIn &+= counters.bytesIn
+            totals.packetsOut &+= counters.packetsOut
+            totals.bytesOut &+= counters.bytesOut
+            totals.rejected &+= counters.rejected
+            metrics.packetsLost += counters.packetsLost
+            if session.role == .viewer { metrics.viewers += 1 }
+        }
+        metrics.totals.packetsIn &+= totals.packetsIn
+        metrics.totals.bytesIn &+= totals.bytesIn
+        metrics.totals.packetsOut &+= totals.packetsOut
+        metrics.totals.bytesOut &+= totals.bytesOut
+        metrics.totals.rejected &+= totals.rejected
+        metrics.strayDatagrams &+= strayDatagrams
+        metrics.dtlsFailures &+= dtlsFailures
+    }
+
+    /// Host candidates: the announced addresses (1:1 NAT) first, else the bound one (RFC 8445 §5.1.1.1).
+    private func candidateLines() -> [String] {
+        let addresses = configuration.announcedAddresses.isEmpty ? [localAddress.ip] : configuration.announcedAddresses
+        return addresses.enumerated().map { index, ip in
+            ICECandidate.host(address: SocketAddress(ip: ip, port: localAddress.port),
+                              localPreference: UInt16(clamping: 65_535 - index)).sdpValue
+        }
+    }
+
+    func info(_ session: MediaSession, now: Instant) -> SessionInfo {
+        let seconds = max((now - session.created).seconds, 0.001)
+        return SessionInfo(
+            id: session.id, stream: session.stream, role: session.role.rawValue,
+            iceState: "\(session.transport.iceState)", connected: session.isConnected,
+            remoteAddress: session.transport.selectedPair?.remote.address?.description,
+            localAddress: session.transport.selectedPair?.local.address?.description,
+            createdAt: Double(session.createdWallClock) / 1e9, seconds: seconds,
+            counters: countersWithTransport(session),
+            bitrateIn: Double(session.counters.bytesIn) * 8 / seconds,
+            bitrateOut: Double(session.counters.bytesOut) * 8 / seconds,
+            hasVideo: session.offer.video != nil)
+    }
+
+    private func countersWithTransport(_ session: MediaSession) -> SessionCounters {
+        var counters = session.counters
+        counters.rejected = session.transport.counters.srtpRejected + session.transport.counters.unknownDatagrams
+        if session.role == .publisher {
+            counters.packetsLost = session.receiveStatistics.values.reduce(0) { $0 + $1.cumulativeLost }
+            counters.jitter = session.receiveStatistics.values.map(\.jitterSeconds).max() ?? 0
+        }
+        return counters
+    }
+
+    // MARK: - Packets in
+
+    /// One datagram from the shared socket, for a session of this shard (or none).
+    func receive(_ bytes: UnsafeMutableRawBufferPointer, from remote: SocketAddress) {
+        guard let first = bytes.first else { return }
+        let now = Instant.now()
+        var session = byAddress[remote]
+        if first <= 3 {
+            // STUN: route by the ufrag the client put in USERNAME ("<ours>:<theirs>").
+            if let fragments = ICEAgent.usernameFragments(ofRequest: UnsafeRawBufferPointer(bytes)),
+               let owner = byUfrag[fragments.local] {
+                session = owner
+            }
+        }
+        guard let session else {
+            strayDatagrams &+= 1
+            return
+        }
+        let wasConnected = session.isConnected
+        session.transport.handleReceive(bytes, from: remote, localAddress: localAddress, now: now) { packet in
+            switch packet {
+            case let .rtp(buffer): self.receiveRTP(buffer, on: session, now: now)
+            case let .rtcp(buffer): self.receiveRTCP(buffer, on: session, now: now)
+            }
+        }
+        if first <= 3, !session.remoteAddresses.contains(remote), session.transport.selectedRemoteAddress == remote {
+            session.remoteAddresses.insert(remote)
+            byAddress[remote] = session
+            // Before the check's response leaves: the client's DTLS follows it, and must find this shard.
+            if directory.shardCount > 1 { directory.setAddress(remote, shard: index) }
+        }
+        drain(session)
+        if !wasConnected && session.isConnected { sessionConnected(session, now: now) }
+        flush()
+    }
+
+    private func sessionConnected(_ session: MediaSession, now: Instant) {
+        session.connectedAt = now
+        if session.role == .viewer, session.videoOut != nil {
+            requestKeyframe(stream: session.stream, force: true)
+        }
+    }
+
+    private func receiveRTP(_ buffer: UnsafeMutableRawBufferPointer, on session: MediaSession, now: Instant) {
+        guard session.role == .publisher,
+              let header = try? RTPHeader(parsing: UnsafeRawBufferPointer(buffer)) else { return }
+        session.counters.packetsIn &+= 1
+        session.counters.bytesIn &+= UInt64(buffer.count)
+        let isVideo: Bool
+        if header.payloadType == session.offer.audio?.payloadType {
+            isVideo = false
+            session.audioSSRC = header.ssrc
+        } else if header.payloadType == session.offer.video?.payloadType {
+            isVideo = true
+            session.videoSSRC = header.ssrc
+            session.rememberVideo(UnsafeRawBufferPointer(buffer), sequence: header.sequenceNumber)
+        } else {
+            return  // RTX, FEC or anything not negotiated: not relayed.
+        }
+        session.receiveStatistics[header.ssrc, default: RTPReceiveStatistics(clockRate: isVideo ? 90_000 : 48_000)]
+            .record(sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: now)
+        let payload = UnsafeRawBufferPointer(rebasing: buffer[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
+        if let audience = viewers[session.stream] {
+            for viewer in audience where viewer.isConnected {
+                forward(payload: payload, header: header, isVideo: isVideo, to: viewer, now: now)
+            }
+        }
+        guard directory.shardCount > 1 else { return }
+        var others = directory.shardsWithViewers(of: session.stream) & ~(1 << UInt64(index))
+        guard others != 0 else { return }
+        let relayed = RelayedPacket(stream: session.stream, header: header, payload: Array(payload), isVideo: isVideo)
+        while others != 0 {
+            let target = others.trailingZeroBitCount
+            others &= others - 1
+            guard let shard = peer(target) else { continue }
+            shard.queue.async { shard.forward(relayed) }
+        }
+    }
+
+    /// A packet another shard's publisher sent, for this shard's viewers.
+    private func forward(_ packet: RelayedPacket) {
+        guard !stopped, let audience = viewers[packet.stream] else { return }
+        let now = Instant.now()
+        packet.payload.withUnsafeBytes { payload in
+            for viewer in audience where viewer.isConnected {
+                forward(payload: payload, header: packet.header, isVideo: packet.isVideo, to: viewer, now: now)
+            }
+        }
+        flush()
+    }
+
+    /// Rewrites one packet for one viewer (its SSRC, sequence, timestamp and payload type; header extensions are
+    /// dropped since their ids are per-session) and queues it encrypted.
+    private func forward(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, to viewer: MediaSession, now: Instant) {
+        guard let mapped = isVideo ? viewer.videoOut?.forward(header, payloadBytes: payload.count, now: now)
+                                   : viewer.audioOut?.forward(header, payloadBytes: payload.count, now: now),
+              let stream = isVideo ? viewer.videoOut : viewer.audioOut else { return }
+        if queueRTP(to: viewer, marker: header.marker, payloadType: stream.payloadType, sequence: mapped.sequence,
+                    timestamp: mapped.timestamp, ssrc: stream.ssrc, payload: payload) {
+            viewer.counters.packetsOut &+= 1
+            viewer.counters.bytesOut &+= UInt64(12 + payload.count)
+        }
+    }
+
+    /// Writes a 12-byte RTP header and the payload, encrypts and queues it in the outgoing batch's own memory: no
+    /// allocation per viewer. Header extensions are dropped since their ids are per-session.
+    private func queueRTP(to viewer: MediaSession, marker: Bool, payloadType: UInt8, sequence: UInt16,
+                          timestamp: UInt32, ssrc: UInt32, payload: UnsafeRawBufferPointer) -> Bool {
+        if outgoing.isFull { flush() }
+        let transport = viewer.transport
+        return outgoing.appendInPlace { slot -> (length: Int, destination: SocketAddress)? in
+            let length = 12 + payload.count
+            guard length + SRTPSession.maximumOverhead <= slot.count, let base = slot.baseAddress else { return nil }
+            slot[0] = 0x80
+            slot[1] = (marker ? 0x80 : 0) | (payloadType & 0x7F)
+            slot.storeBytes(of: sequence.bigEndian, toByteOffset: 2, as: UInt16.self)
+            slot.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
+            slot.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
+            if let source = payload.baseAddress { (base + 12).copyMemory(from: source, byteCount: payload.count) }
+            return transport.protectRTPInPlace(slot, length: length)
+        }
+    }
+
+    private func receiveRTCP(_ buffer: UnsafeMutableRawBufferPointer, on session: MediaSession, now: Instant) {
+        guard let packets = try? RTCPPacket.parseCompound(UnsafeRawBufferPointer(buffer)) else { return }
+        for packet in packets {
+            switch packet {
+            case let .senderReport(report) where session.role == .publisher:
+                session.lastSenderReport[report.ssrc] = (report.ntpTimestamp.middle32, now)
+            case let .receiverReport(report):
+                applyReceiverReports(report.reports, on: session, now: now)
+            case let .senderReport(report):
+                applyReceiverReports(report.reports, on: session, now: now)
+            case .pli, .fir:
+                if session.role == .viewer { requestKeyframe(stream: session.stream, force: false) }
+            case let .nack(nack) where session.role == .viewer:
+                resend(nack.lostSequenceNumbers, to: session)
+            default:
+                break
+            }
+        }
+    }
+
+    /// Viewers' reports: loss, jitter and RTT (RFC 3550 §6.4.1: RTT = now − LSR − DLSR, in 1/65536 s).
+    private func applyReceiverReports(_ blocks: [RTCPReportBlock], on session: MediaSession, now: Instant) {
+        for block in blocks where block.ssrc == session.audioOut?.ssrc || block.ssrc == session.videoOut?.ssrc {
+            session.counters.packetsLost = Int64(block.cumulativeLost)
+            session.counters.jitter = Double(block.jitter) / Double(block.ssrc == session.videoOut?.ssrc ? 90_000 : 48_000)
+            if block.lastSenderReport != 0 {
+                let nowMiddle = NTPTime.now().middle32
+                let rtt = Double(nowMiddle &- block.lastSenderReport &- block.delaySinceLastSenderReport) / 65_536
+                if rtt >= 0 && rtt < 60 { session.counters.roundTripTime = rtt }
+            }
+        }
+    }
+
+    /// Asks the stream's publisher, on whichever shard it lives, for a keyframe.
+    private func requestKeyframe(stream: String, force: Bool) {
+        guard let publisher = directory.publisher(of: stream) else { return }
+        if publisher.shard == index {
+            if let session = sessions[publisher.sessionID] { requestKeyframe(from: session, now: Instant.now(), force: force) }
+            return
+        }
+        guard let owner = peer(publisher.shard) else { return }
+        owner.queue.async {
+            guard let session = owner.sessions[publisher.sessionID] else { return }
+            owner.requestKeyframe(from: session, now: Instant.now(), force: force)
+            owner.flush()
+        }
+    }
+
+    /// Picture Loss Indication to the publisher (RFC 4585 §6.3.1), at most every 500 ms unless forced.
+    private func requestKeyframe(from publisher: MediaSession, now: Instant, force: Bool) {
+        guard let videoSSRC = publisher.videoSSRC, publisher.isConnected else { return }
+        guard force || now - publisher.lastKeyframeRequest >= .milliseconds(500) else { return }
+        publisher.lastKeyframeRequest = now
+        var packet = RTCPPacket.serializeCompound([
+            .receiverReport(ReceiverReport(ssrc: publisher.rtcpSSRC, reports: [])),
+            .pli(PictureLossIndication(senderSSRC: publisher.rtcpSSRC, mediaSSRC: videoSSRC)),
+        ])
+        publisher.transport.sendRTCP(&packet)
+        drain(publisher)
+    }
+
+    /// Retransmits video a viewer lost (RFC 4585 §6.2.1), from the publisher's recent packets — fetched on the
+    /// publisher's shard when it lives elsewhere.
+    private func resend(_ sequences: [UInt16], to viewer: MediaSession) {
+        guard let stream = viewer.videoOut, let publisher = directory.publisher(of: viewer.stream) else { return }
+        let wanted = sequences.prefix(64).map { ($0, stream.sourceSequence(forViewerSequence: $0)) }
+        let fetch: @Sendable (SFUShard) -> [(UInt16, [UInt8])] = { owner in
+            guard let source = owner.sessions[publisher.sessionID] else { return [] }
+            return wanted.compactMap { sequence, original in source.videoPacket(sequence: original).map { (sequence, $0) } }
+        }
+        if publisher.shard == index {
+            resend(fetch(self), to: viewer)
+            return
+        }
+        guard let owner = peer(publisher.shard) else { return }
+        let viewerID = viewer.id
+        owner.queue.async {
+            let packets = fetch(owner)
+            guard !packets.isEmpty else { return }
+            self.queue.async {
+                guard let viewer = self.sessions[viewerID] else { return }
+                self.resend(packets, to: viewer)
+                self.flush()
+            }
+        }
+    }
+
+    private func resend(_ packets: [(UInt16, [UInt8])], to viewer: MediaSession) {
+        guard let stream = viewer.videoOut else { return }
+        for (sequence, original) in packets {
+            original.withUnsafeBytes { raw in
+                guard let header = try? RTPHeader(parsing: raw) else { return }
+                let payload = UnsafeRawBufferPointer(rebasing: raw[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
+                _ = queueRTP(to: viewer, marker: header.marker, payloadType: stream.payloadType, sequence: sequence,
+                             timestamp: header.timestamp &+ stream.timestampOffset, ssrc: stream.ssrc, payload: payload)
+            }
+        }
+        drain(viewer)
+    }
+
+    // MARK: - Timers, reports, sending
+
+    /// Runs due timers. A session's next deadline is kept from the last time it was touched (`drain`), so a tick
+    /// over thousands of idle sessions only compares instants; whether a session should end is checked when it
+    /// changed, and for all sessions once a second.
+    private func tick() {
+        guard !stopped else { return }
+        let now = Instant.now()
+        var finished: [(MediaSession, String)] = []
+        let everySecond = now - lastReports >= .seconds(1)
+        for session in sessions.values {
+            if let deadline = session.deadline, deadline <= now {
+                session.transport.handleTimeout(now: now)
+                drain(session)
+            }
+            if session.changed || everySecond {
+                session.changed = false
+                if let reason = endReason(session, now: now) { finished.append((session, reason)) }
+            }
+        }
+        for (session, reason) in finished { end(session, reason: reason) }
+        if everySecond {
+            lastReports = now
+            for session in sessions.values where session.isConnected { sendReports(session, now: now) }
+        }
+        flush()
+    }
+
+    private func endReason(_ session: MediaSession, now: Instant) -> String? {
+        switch session.transport.iceState {
+        case .failed: return session.connectedAt == nil ? "ICE failed: no connectivity check arrived" : "ICE consent expired (RFC 7675)"
+        case .closed: return "closed"
+        default: break
+        }
+        if session.transport.dtls?.state == .failed {
+            dtlsFailures &+= 1
+            return session.failure ?? "DTLS handshake failed"
+        }
+        if session.transport.dtls?.state == .closed { return "the client closed DTLS" }
+        if session.connectedAt == nil, now - session.created > configuration.consentTimeout {
+            return "never connected"
+        }
+        return nil
+    }
+
+    /// Receiver reports to publishers, sender reports to viewers, each with an SDES CNAME (RFC 3550 §6.1).
+    private func sendReports(_ session: MediaSession, now: Instant) {
+        var packets: [RTCPPacket] = []
+        switch session.role {
+        case .publisher:
+            var blocks: [RTCPReportBlock] = []
+            for ssrc in session.receiveStatistics.keys.sorted() {
+                var lsr: UInt32 = 0, dlsr: UInt32 = 0
+                if let last = session.lastSenderReport[ssrc] {
+                    lsr = last.middle
+                    dlsr = UInt32(clamping: Int64((now - last.arrival).seconds * 65_536))
+                }
+                if let block = session.receiveStatistics[ssrc]?.makeReportBlock(ssrc: ssrc, lastSenderReport: lsr,
+                                                                                  delaySinceLastSenderReport: dlsr) {
+                    blocks.append(block)
+                }
+            }
+            packets.append(.receiverReport(ReceiverReport(ssrc: session.rtcpSSRC, reports: blocks)))
+            packets.append(.sourceDescription([SDESChunk(ssrc: session.rtcpSSRC, items: [.cname("skylark")])]))
+        case .viewer:
+            let ntp = NTPTime.now()
+            for stream in [session.audioOut, session.videoOut].compactMap({ $0 }) where stream.packetsSent > 0 {
+                let elapsed = stream.lastSendTime.map { (now - $0).seconds } ?? 0
+                let rtpNow = stream.lastTimestamp &+ UInt32(clamping: Int64(elapsed * Double(stream.clockRate)))
+                packets.append(.senderReport(SenderReport(ssrc: stream.ssrc, ntpTimestamp: ntp, rtpTimestamp: rtpNow,
+                                                          packetCount: stream.packetsSent, octetCount: stream.octetsSent,
+                                                          reports: [])))
+                packets.append(.sourceDescription([SDESChunk(ssrc: stream.ssrc, items: [.cname("skylark")])]))
+            }
+        }
+        guard !packets.isEmpty else { return }
+        var compound = RTCPPacket.serializeCompound(packets)
+        session.transport.sendRTCP(&compound)
+        drain(session)
+    }
+
+    /// Moves a session's queued datagrams into the outgoing batch.
+    func drain(_ session: MediaSession) {
+        while let transmit = session.transport.pollTransmit() {
+            if outgoing.isFull { flush() }
+            outgoing.append(transmit.bytes, to: transmit.destination)
+        }
+        while let event = session.transport.pollEvent() {
+            if case let .dtlsFailed(error) = event, session.failure == nil { session.failure = "\(error)" }
+        }
+        session.deadline = session.transport.nextDeadline
+        session.changed = true
+    }
+
+    /// Sends the outgoing batch on the shared socket (`sendmmsg` is safe from several threads at once).
+    func flush() {
+        guard !stopped else { return outgoing.removeAll() }
+        outgoing.send(on: socket)
+    }
+}
