@@ -358,15 +358,20 @@ final class SFUShard: @unchecked Sendable {
         session.receiveStatistics[header.ssrc, default: RTPReceiveStatistics(clockRate: isVideo ? 90_000 : 48_000)]
             .record(sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: now)
         let payload = UnsafeRawBufferPointer(rebasing: buffer[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
+        // The other shards first, so their fan-out runs alongside this one's.
+        if directory.shardCount > 1 { relay(payload: payload, header: header, isVideo: isVideo, stream: session.stream) }
         if let audience = viewers[session.stream] {
             for viewer in audience where viewer.isConnected {
                 forward(payload: payload, header: header, isVideo: isVideo, to: viewer, now: now)
             }
         }
-        guard directory.shardCount > 1 else { return }
-        var others = directory.shardsWithViewers(of: session.stream) & ~(1 << UInt64(index))
+    }
+
+    /// Hands a publisher's packet to every other shard with viewers of the stream.
+    private func relay(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, stream: String) {
+        var others = directory.shardsWithViewers(of: stream) & ~(1 << UInt64(index))
         guard others != 0 else { return }
-        let relayed = RelayedPacket(stream: session.stream, header: header, payload: Array(payload), isVideo: isVideo)
+        let relayed = RelayedPacket(stream: stream, header: header, payload: Array(payload), isVideo: isVideo)
         while others != 0 {
             let target = others.trailingZeroBitCount
             others &= others - 1
