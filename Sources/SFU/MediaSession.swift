@@ -100,6 +100,8 @@ final class MediaSession {
     var deadline: Instant?
     /// Touched since the last check of whether it should end.
     var changed = false
+    /// When its next RTCP report is due.
+    var nextReport: Instant = .zero
 
     // Viewer side
     var audioOut: OutgoingStream?

@@ -41,7 +41,7 @@ final class SFUShard: @unchecked Sendable {
     /// This shard's viewers per stream.
     private var viewers: [String: [MediaSession]] = [:]
     private let outgoing = DatagramBatch()
-    private var lastReports: Instant = .zero
+    private var lastEndCheck: Instant = .zero
     /// Traffic of sessions that have ended, so totals only grow.
     private(set) var endedTotals = SessionCounters()
     /// Datagrams that matched no session.
@@ -160,6 +160,7 @@ final class SFUShard: @unchecked Sendable {
             session.videoSSRC = offer.video?.ssrcs.first
         }
         session.deadline = transport.nextDeadline
+        session.nextReport = session.created + Self.reportInterval()
         sessions[id] = session
         byUfrag[credentials.ufrag] = session
         if directory.shardCount > 1 { directory.setUfrag(credentials.ufrag, shard: index) }
@@ -528,12 +529,15 @@ final class SFUShard: @unchecked Sendable {
 
     /// Runs due timers. A session's next deadline is kept from the last time it was touched (`drain`), so a tick
     /// over thousands of idle sessions only compares instants; whether a session should end is checked when it
-    /// changed, and for all sessions once a second.
+    /// changed, and for all sessions once a second. RTCP reports go out per session about once a second at a
+    /// randomised time (RFC 3550 §6.3.1), so they are spread over the ticks instead of delaying one packet's
+    /// fan-out behind a report to every session.
     private func tick() {
         guard !stopped else { return }
         let now = Instant.now()
         var finished: [(MediaSession, String)] = []
-        let everySecond = now - lastReports >= .seconds(1)
+        let everySecond = now - lastEndCheck >= .seconds(1)
+        if everySecond { lastEndCheck = now }
         for session in sessions.values {
             if let deadline = session.deadline, deadline <= now {
                 session.transport.handleTimeout(now: now)
@@ -543,14 +547,17 @@ final class SFUShard: @unchecked Sendable {
                 session.changed = false
                 if let reason = endReason(session, now: now) { finished.append((session, reason)) }
             }
+            if session.nextReport <= now, session.isConnected {
+                session.nextReport = now + Self.reportInterval()
+                sendReports(session, now: now)
+            }
         }
         for (session, reason) in finished { end(session, reason: reason) }
-        if everySecond {
-            lastReports = now
-            for session in sessions.values where session.isConnected { sendReports(session, now: now) }
-        }
         flush()
     }
+
+    /// 1 s × a random factor in [0.5, 1.5] (RFC 3550 §6.3.1).
+    static func reportInterval() -> Duration { .milliseconds(Int64.random(in: 500...1_500)) }
 
     private func endReason(_ session: MediaSession, now: Instant) -> String? {
         switch session.transport.iceState {
