@@ -74,6 +74,9 @@ public struct LoadSummary: Sendable {
     public var serverRSSAfterBytes: UInt64?
     /// Kernel UDP drops (receive buffers full) in this network namespace during the window.
     public var kernelReceiveBufferErrors: UInt64?
+    /// Viewers that got media ÷ seconds from the first viewer's POST to the last viewer's first packet: how fast
+    /// sessions were set up (no faster than `--ramp` asks).
+    public var setupsPerSecond: Double?
 
     public var failureCount: Int { failures.values.reduce(0, +) }
 
@@ -96,6 +99,7 @@ public struct LoadSummary: Sendable {
             "  received               \(format(packetsPerSecond, 0)) pkt/s, \(format(bytesPerSecond * 8 / 1e6, 2)) Mbit/s",
             "  loss                   \(format(lossPercent, 4)) %",
             "  jitter mean/max        \(format(jitterMeanMilliseconds, 3))/\(format(jitterMaxMilliseconds, 3)) ms",
+            "  sessions set up        \(setupsPerSecond.map { format($0, 0) } ?? "-")/s",
             "  join p50/p99/max       \(ms(joinP50Milliseconds))/\(ms(joinP99Milliseconds))/\(ms(joinMaxMilliseconds)) ms",
             "  delay p50/p99/p99.9/max \(ms(delayP50Milliseconds))/\(ms(delayP99Milliseconds))/\(ms(delayP999Milliseconds))/\(ms(delayMaxMilliseconds)) ms",
             "  client CPU             \(format(clientCPU * 100, 1)) %",
@@ -121,6 +125,7 @@ public struct LoadSummary: Sendable {
             .add("publishers_connected", publishersConnected).add("publisher_packets_per_s", publisherPacketsPerSecond)
             .add("packets_per_s", packetsPerSecond).add("bytes_per_s", bytesPerSecond).add("loss_percent", lossPercent)
             .add("jitter_mean_ms", jitterMeanMilliseconds).add("jitter_max_ms", jitterMaxMilliseconds)
+            .add("setup_per_s", setupsPerSecond)
             .add("join_p50_ms", joinP50Milliseconds).add("join_p99_ms", joinP99Milliseconds).add("join_max_ms", joinMaxMilliseconds)
             .add("delay_p50_ms", delayP50Milliseconds).add("delay_p99_ms", delayP99Milliseconds)
             .add("delay_p999_ms", delayP999Milliseconds).add("delay_max_ms", delayMaxMilliseconds)

@@ -163,7 +163,9 @@ public final class LoadRunner: Sendable {
             clientCPU: (clientEnd - clientStart) / seconds,
             serverCPU: serverStart.flatMap { start in serverEnd.map { ($0.cpuSeconds - start.cpuSeconds) / seconds } },
             serverRSSBeforeBytes: rssBefore, serverRSSAfterBytes: serverEnd?.residentBytes,
-            kernelReceiveBufferErrors: udpStart.flatMap { start in udpEnd.map { $0.receiveBufferErrors &- start.receiveBufferErrors } })
+            kernelReceiveBufferErrors: udpStart.flatMap { start in udpEnd.map { $0.receiveBufferErrors &- start.receiveBufferErrors } },
+            setupsPerSecond: final.lastJoinAt > rampStart && final.join.count > 0
+                ? Double(final.join.count) / (Double(final.lastJoinAt - rampStart) / 1e9) : nil)
     }
 
     // MARK: - Signalling

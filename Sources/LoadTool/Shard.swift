@@ -26,6 +26,8 @@ struct ShardSnapshot: Sendable {
     var jitterSum: Double = 0
     var jitterCount = 0
     var jitterMax: Double = 0
+    /// When the last viewer got its first packet (monotonic ns).
+    var lastJoinAt: UInt64 = 0
 
     mutating func merge(_ other: ShardSnapshot) {
         packetsReceived &+= other.packetsReceived
@@ -44,6 +46,7 @@ struct ShardSnapshot: Sendable {
         jitterSum += other.jitterSum
         jitterCount += other.jitterCount
         jitterMax = max(jitterMax, other.jitterMax)
+        lastJoinAt = max(lastJoinAt, other.lastJoinAt)
     }
 }
 
@@ -212,6 +215,7 @@ final class Shard: @unchecked Sendable {
         if client.phase != .media {
             client.phase = .media
             counters.join.record(processed &- client.postSentAt)
+            counters.lastJoinAt = max(counters.lastJoinAt, processed)
             if pollInterval != nil {
                 client.socket.stopReceiving()
                 polled.append(client)

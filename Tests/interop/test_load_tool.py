@@ -45,6 +45,7 @@ def test_load_measures_every_viewer_of_a_publisher(server, poll_interval):
     assert 0 < summary["delay_p50_ms"] < 20
     assert summary["delay_p50_ms"] <= summary["delay_p99_ms"] <= summary["delay_max_ms"]
     assert 0 < summary["join_p50_ms"] <= summary["join_p99_ms"] < 5000
+    assert summary["setup_per_s"] > 0
     assert summary["server_cpu"] > 0
     assert summary["server_bytes_per_viewer"] > 0
     assert summary["delete_failures"] == 0
