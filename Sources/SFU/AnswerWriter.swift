@@ -12,8 +12,8 @@ struct AnswerWriter {
     var setup: String
     /// Host candidates, the one clients should use first.
     var candidates: [String]
-    /// The SSRC and stream/track ids the server sends with, per kind (viewers only).
-    var sendSSRC: (audio: UInt32, video: UInt32)
+    /// The SSRC and stream/track ids the server sends with, per kind, and for video retransmissions (viewers only).
+    var sendSSRC: (audio: UInt32, video: UInt32, retransmission: UInt32)
     var cname: String
     var streamID: String
     /// Whether the server sends (WHEP) or receives (WHIP).
@@ -40,7 +40,9 @@ struct AnswerWriter {
             }
             let kindName = kind == .audio ? "audio" : "video"
             let port = candidatePort
-            lines.append("m=\(kindName) \(port) UDP/TLS/RTP/SAVPF \(section.payloadType)")
+            let retransmission = serverSends ? section.retransmissionPayloadType : nil
+            let formats = "\(section.payloadType)" + (retransmission.map { " \($0)" } ?? "")
+            lines.append("m=\(kindName) \(port) UDP/TLS/RTP/SAVPF \(formats)")
             lines.append("c=IN IP4 \(candidateAddress)")
             lines.append("a=mid:\(section.mid)")
             lines.append("a=ice-ufrag:\(ufrag)")
@@ -54,12 +56,25 @@ struct AnswerWriter {
             lines.append("a=rtpmap:\(section.payloadType) \(section.codecName)/\(section.clockRate)\(channels)")
             if !section.formatParameters.isEmpty { lines.append("a=fmtp:\(section.payloadType) \(section.formatParameters)") }
             for feedback in section.feedback { lines.append("a=rtcp-fb:\(section.payloadType) \(feedback)") }
+            if let retransmission {
+                // RFC 4588 §8.6: RTX carries the original payload type's packets again, on its own SSRC.
+                lines.append("a=rtpmap:\(retransmission) rtx/\(section.clockRate)")
+                lines.append("a=fmtp:\(retransmission) apt=\(section.payloadType)")
+            }
             if serverSends {
                 let ssrc = kind == .audio ? sendSSRC.audio : sendSSRC.video
                 let track = "\(streamID)-\(kindName)"
                 lines.append("a=msid:\(streamID) \(track)")
+                if retransmission != nil {
+                    // RFC 5576 §4.2 / RFC 4588 §8.7: the retransmission SSRC is paired with the media SSRC.
+                    lines.append("a=ssrc-group:FID \(ssrc) \(sendSSRC.retransmission)")
+                }
                 lines.append("a=ssrc:\(ssrc) cname:\(cname)")
                 lines.append("a=ssrc:\(ssrc) msid:\(streamID) \(track)")
+                if retransmission != nil {
+                    lines.append("a=ssrc:\(sendSSRC.retransmission) cname:\(cname)")
+                    lines.append("a=ssrc:\(sendSSRC.retransmission) msid:\(streamID) \(track)")
+                }
             }
             // Every candidate in every bundled section: some clients read only the first section's.
             for candidate in candidates { lines.append("a=candidate:\(candidate)") }

@@ -19,6 +19,10 @@ struct OutgoingStream {
     var lastSendTime: Instant?
     var packetsSent: UInt32 = 0
     var octetsSent: UInt32 = 0
+    /// The viewer sequence number the current source started at: older ones belong to another source.
+    var sourceStartSequence: UInt16 = 0
+    /// RTX (RFC 4588) for this stream, when the viewer negotiated it: its payload type, SSRC and sequence numbers.
+    var retransmission: (payloadType: UInt8, ssrc: UInt32, nextSequence: UInt16)?
 
     init(ssrc: UInt32, payloadType: UInt8, clockRate: UInt32) {
         self.ssrc = ssrc
@@ -35,6 +39,7 @@ struct OutgoingStream {
             sequenceOffset = lastSequence &+ 1 &- sequence
             timestampOffset = lastTimestamp &+ max(ticks, 1) &- timestamp
             self.sourceSSRC = sourceSSRC
+            sourceStartSequence = lastSequence &+ 1
         }
         let outSequence = sequence &+ sequenceOffset
         let outTimestamp = timestamp &+ timestampOffset
@@ -56,8 +61,13 @@ struct OutgoingStream {
         return (sequence, timestamp)
     }
 
-    /// The viewer sequence number for a publisher one, for answering NACKs.
-    func sourceSequence(forViewerSequence sequence: UInt16) -> UInt16 { sequence &- sequenceOffset }
+    /// The publisher's sequence number for one this viewer was sent, for answering NACKs; nil when it was sent
+    /// from an earlier source or not sent yet.
+    func sourceSequence(forViewerSequence sequence: UInt16) -> UInt16? {
+        guard sourceSSRC != nil, Int16(bitPattern: sequence &- sourceStartSequence) >= 0,
+              Int16(bitPattern: lastSequence &- sequence) >= 0 else { return nil }
+        return sequence &- sequenceOffset
+    }
 }
 
 /// Traffic counters of a session, for the API, metrics and history.

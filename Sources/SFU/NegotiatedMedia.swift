@@ -19,6 +19,9 @@ struct NegotiatedSection: Sendable {
     var channels: Int?
     var formatParameters = ""
     var feedback: [String] = []
+    /// The client's RTX payload type for the chosen video codec (RFC 4588 §8.6, `apt`), when it offered one and
+    /// NACK: lost video is retransmitted as RTX, never by encrypting a packet index twice.
+    var retransmissionPayloadType: UInt8?
     /// Whether the client sends on this section (publishers) or receives (viewers).
     var clientSends = false
     var clientReceives = false
@@ -59,7 +62,10 @@ struct NegotiatedOffer: Sendable {
             if media.port != 0, wanted, media.proto.uppercased().contains("RTP/") {
                 switch media.kind {
                 case "audio": NegotiatedOffer.chooseAudio(media, into: &section)
-                case "video": NegotiatedOffer.chooseVideo(media, preferring: preferredVideoCodec, into: &section)
+                case "video":
+                    NegotiatedOffer.chooseVideo(media, preferring: preferredVideoCodec, into: &section)
+                    // Only what the server sends is retransmitted; a publisher's RTX is not asked for.
+                    if publisher { section.retransmissionPayloadType = nil }
                 default: break
                 }
             }
@@ -127,6 +133,12 @@ struct NegotiatedOffer: Sendable {
         section.formatParameters = fmtpText(media, codec.payloadType) ?? ""
         let feedback = media.rtcpFeedback(for: codec.payloadType)
         section.feedback = ["nack", "nack pli", "ccm fir"].filter { feedback.contains($0) }
+        if section.feedback.contains("nack") {
+            section.retransmissionPayloadType = offered.first {
+                $0.encodingName.lowercased() == "rtx"
+                    && media.formatParameters(for: $0.payloadType)["apt"] == String(codec.payloadType)
+            }?.payloadType
+        }
     }
 
     private static func fmtpText(_ media: MediaDescription, _ payloadType: UInt8) -> String? {

@@ -140,7 +140,8 @@ final class SFUShard: @unchecked Sendable {
         let writer = AnswerWriter(
             sessionID: UInt64.random(in: 1...(1 << 62)), ufrag: credentials.ufrag, password: credentials.password,
             fingerprint: dtlsContext.certificate.fingerprint.sdpValue, setup: dtlsRole == .client ? "active" : "passive",
-            candidates: candidateLines(), sendSSRC: (UInt32.random(in: 1...UInt32.max), UInt32.random(in: 1...UInt32.max)),
+            candidates: candidateLines(),
+            sendSSRC: (UInt32.random(in: 1...UInt32.max), UInt32.random(in: 1...UInt32.max), UInt32.random(in: 1...UInt32.max)),
             cname: Identifiers.token(length: 16), streamID: SFU.streamID(stream), serverSends: role == .viewer)
         let answer = writer.write(offer)
         let session = MediaSession(id: id, role: role, stream: stream, transport: transport, offer: offer,
@@ -152,6 +153,9 @@ final class SFUShard: @unchecked Sendable {
             }
             if let video = offer.video {
                 session.videoOut = OutgoingStream(ssrc: writer.sendSSRC.video, payloadType: video.payloadType, clockRate: 90_000)
+                if let rtx = video.retransmissionPayloadType {
+                    session.videoOut?.retransmission = (rtx, writer.sendSSRC.retransmission, UInt16.random(in: 0...UInt16.max))
+                }
             }
             viewers[stream, default: []].append(session)
             directory.addViewer(stream: stream, shard: index)
@@ -408,19 +412,23 @@ final class SFUShard: @unchecked Sendable {
 
     /// Writes a 12-byte RTP header and the payload, encrypts and queues it in the outgoing batch's own memory: no
     /// allocation per viewer. Header extensions are dropped since their ids are per-session.
+    /// `originalSequence`: an RTX packet's OSN, written ahead of the payload (RFC 4588 §4).
     private func queueRTP(to viewer: MediaSession, marker: Bool, payloadType: UInt8, sequence: UInt16,
-                          timestamp: UInt32, ssrc: UInt32, payload: UnsafeRawBufferPointer) -> Bool {
+                          timestamp: UInt32, ssrc: UInt32, payload: UnsafeRawBufferPointer,
+                          originalSequence: UInt16? = nil) -> Bool {
         if outgoing.isFull { flush() }
         let transport = viewer.transport
         return outgoing.appendInPlace { slot -> (length: Int, destination: SocketAddress)? in
-            let length = 12 + payload.count
+            let headerLength = originalSequence == nil ? 12 : 14
+            let length = headerLength + payload.count
             guard length + SRTPSession.maximumOverhead <= slot.count, let base = slot.baseAddress else { return nil }
             slot[0] = 0x80
             slot[1] = (marker ? 0x80 : 0) | (payloadType & 0x7F)
             slot.storeBytes(of: sequence.bigEndian, toByteOffset: 2, as: UInt16.self)
             slot.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
             slot.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
-            if let source = payload.baseAddress { (base + 12).copyMemory(from: source, byteCount: payload.count) }
+            if let originalSequence { slot.storeBytes(of: originalSequence.bigEndian, toByteOffset: 12, as: UInt16.self) }
+            if let source = payload.baseAddress { (base + headerLength).copyMemory(from: source, byteCount: payload.count) }
             return transport.protectRTPInPlace(slot, length: length)
         }
     }
@@ -486,14 +494,26 @@ final class SFUShard: @unchecked Sendable {
         drain(publisher)
     }
 
-    /// Retransmits video a viewer lost (RFC 4585 §6.2.1), from the publisher's recent packets — fetched on the
-    /// publisher's shard when it lives elsewhere.
+    /// Retransmits video a viewer lost (RFC 4585 §6.2.1) as RTX (RFC 4588), from the publisher's recent packets —
+    /// fetched on the publisher's shard when it lives elsewhere. A viewer without RTX gets no retransmission:
+    /// sending a packet again under its own index would encrypt a second time with the same keystream
+    /// (RFC 3711 §9.1) or GCM nonce (RFC 7714 §14.1), and the SRTP layer refuses that.
     private func resend(_ sequences: [UInt16], to viewer: MediaSession) {
-        guard let stream = viewer.videoOut, let publisher = directory.publisher(of: viewer.stream) else { return }
-        let wanted = sequences.prefix(64).map { ($0, stream.sourceSequence(forViewerSequence: $0)) }
+        guard let stream = viewer.videoOut, stream.retransmission != nil, let sourceSSRC = stream.sourceSSRC,
+              let publisher = directory.publisher(of: viewer.stream) else { return }
+        let wanted = sequences.prefix(64).compactMap { sequence in
+            stream.sourceSequence(forViewerSequence: sequence).map { (sequence, $0) }
+        }
+        guard !wanted.isEmpty else { return }
         let fetch: @Sendable (SFUShard) -> [(UInt16, [UInt8])] = { owner in
             guard let source = owner.sessions[publisher.sessionID] else { return [] }
-            return wanted.compactMap { sequence, original in source.videoPacket(sequence: original).map { (sequence, $0) } }
+            return wanted.compactMap { sequence, original in
+                // Only the source the viewer's numbering was computed for (a replaced publisher's are gone).
+                guard let packet = source.videoPacket(sequence: original), packet.count >= 12,
+                      UInt32(packet[8]) << 24 | UInt32(packet[9]) << 16 | UInt32(packet[10]) << 8 | UInt32(packet[11]) == sourceSSRC
+                else { return nil }
+                return (sequence, packet)
+            }
         }
         if publisher.shard == index {
             resend(fetch(self), to: viewer)
@@ -512,14 +532,22 @@ final class SFUShard: @unchecked Sendable {
         }
     }
 
+    /// Queues each packet as RTX: the viewer's RTX SSRC, payload type and sequence number, and the original
+    /// sequence number (OSN) ahead of the payload (RFC 4588 §4).
     private func resend(_ packets: [(UInt16, [UInt8])], to viewer: MediaSession) {
-        guard let stream = viewer.videoOut else { return }
         for (sequence, original) in packets {
-            original.withUnsafeBytes { raw in
-                guard let header = try? RTPHeader(parsing: raw) else { return }
+            guard let stream = viewer.videoOut, let rtx = stream.retransmission else { return }
+            let sent = original.withUnsafeBytes { raw -> Bool in
+                guard let header = try? RTPHeader(parsing: raw) else { return false }
                 let payload = UnsafeRawBufferPointer(rebasing: raw[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
-                _ = queueRTP(to: viewer, marker: header.marker, payloadType: stream.payloadType, sequence: sequence,
-                             timestamp: header.timestamp &+ stream.timestampOffset, ssrc: stream.ssrc, payload: payload)
+                return queueRTP(to: viewer, marker: header.marker, payloadType: rtx.payloadType, sequence: rtx.nextSequence,
+                                timestamp: header.timestamp &+ stream.timestampOffset, ssrc: rtx.ssrc, payload: payload,
+                                originalSequence: sequence)
+            }
+            if sent {
+                viewer.videoOut?.retransmission?.nextSequence &+= 1
+                viewer.counters.packetsOut &+= 1
+                viewer.counters.bytesOut &+= UInt64(14 + original.count)
             }
         }
         drain(viewer)

@@ -188,4 +188,42 @@ let offerCases: [OfferCase] = [
         #expect(try negotiated(viewerOffer, publisher: false, preferredVideoCodec: "VP8").video?.payloadType == 96)
         #expect(try negotiated(viewerOffer, publisher: false, preferredVideoCodec: "H264").video?.feedback == ["nack pli"])
     }
+
+    /// RFC 4588: a viewer that offers RTX for the chosen codec (and NACK) gets an RTX stream paired with the video
+    /// (`apt`, `ssrc-group:FID`); without NACK, and for publishers, there is none.
+    @Test func viewersWithNACKGetAnRTXStream() async throws {
+        func offer(direction: String, feedback: [String]) -> String {
+            sdp(minimalLines.map { $0 == "a=sendonly" ? "a=\(direction)" : $0 } + [
+                "m=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103",
+                "c=IN IP4 0.0.0.0",
+                "a=mid:v",
+                "a=\(direction)",
+                "a=rtcp-mux",
+                "a=rtpmap:96 VP8/90000",
+                "a=rtpmap:97 rtx/90000",
+                "a=fmtp:97 apt=96",
+                "a=rtpmap:102 H264/90000",
+                "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f",
+                "a=rtpmap:103 rtx/90000",
+                "a=fmtp:103 apt=102",
+            ] + feedback + ["a=ssrc:4242 cname:x"])
+        }
+        let withNACK = offer(direction: "recvonly", feedback: ["a=rtcp-fb:102 nack", "a=rtcp-fb:102 nack pli"])
+        #expect(try negotiated(withNACK, publisher: false).video?.retransmissionPayloadType == 103)
+        #expect(try negotiated(offer(direction: "recvonly", feedback: ["a=rtcp-fb:102 nack pli"]), publisher: false)
+            .video?.retransmissionPayloadType == nil)
+        #expect(try negotiated(offer(direction: "sendonly", feedback: ["a=rtcp-fb:102 nack"]), publisher: true)
+            .video?.retransmissionPayloadType == nil)
+
+        let sfu = try makeLoopbackSFU()
+        defer { sfu.shutdown() }
+        let answer = try SessionDescription(parsing: try await sfu.play(stream: "s", offer: withNACK).answer)
+        let video = try #require(answer.media.first { $0.kind == "video" })
+        #expect(video.formats == ["102", "103"])
+        #expect(video.rtpMaps.contains { $0.payloadType == 103 && $0.encodingName == "rtx" && $0.clockRate == 90_000 })
+        #expect(video.formatParameters(for: 103)["apt"] == "102")
+        let group = try #require(video.attributes(named: "ssrc-group").first?.value)
+        let ssrcs = group.split(separator: " ").dropFirst().compactMap { UInt32($0) }
+        #expect(group.hasPrefix("FID ") && ssrcs.count == 2 && Set(ssrcs) == Set(video.ssrcs), "\(group) \(video.ssrcs)")
+    }
 }

@@ -48,8 +48,11 @@ func expectContinuous(_ packets: [(sequence: UInt16, timestamp: UInt32)], step: 
         let next = relay.sendRun(ssrc: 0xBBBB, firstSequence: second.0, firstTimestamp: second.1, count: 50)
         expectContinuous(first + next)
         #expect(relay.stream.sourceSSRC == 0xBBBB)
-        // A NACK for the new publisher's packets finds the publisher's own numbers.
+        // A NACK for the new publisher's packets finds the publisher's own numbers; one for the old publisher's,
+        // or for a number not sent yet, finds nothing (the new publisher's history cannot answer it).
         #expect(relay.stream.sourceSequence(forViewerSequence: next[3].sequence) == second.0 &+ 3)
+        #expect(relay.stream.sourceSequence(forViewerSequence: first[49].sequence) == nil)
+        #expect(relay.stream.sourceSequence(forViewerSequence: next[49].sequence &+ 1) == nil)
     }
 
     /// A gap between publishers is kept as time in the timestamp (a receiver's jitter buffer sees silence, not a jump back).

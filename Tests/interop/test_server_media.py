@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import whip_clients
+from aiortc import RTCSessionDescription
 from chromium_peer import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
 from skylark_server import SkylarkServer
 
@@ -272,6 +273,119 @@ def test_video_is_relayed_to_viewers_that_ask_for_it(server):
         await publisher.close()
 
     asyncio.run(scenario())
+
+
+class LossyRelay:
+    """A UDP relay between a viewer and the server that drops one in `drop_every` of the server's video packets
+    and counts the retransmissions (RTP headers travel in the clear under SRTP)."""
+
+    def __init__(self, server_port: int, video_payload_type: int, rtx_payload_type: int, drop_every: int) -> None:
+        self.server = ("127.0.0.1", server_port)
+        self.video_payload_type = video_payload_type
+        self.rtx_payload_type = rtx_payload_type
+        self.drop_every = drop_every
+        self.viewer: tuple[str, int] | None = None
+        self.video_seen = 0
+        self.dropped: set[int] = set()
+        self.retransmissions = 0
+
+    async def start(self) -> int:
+        loop = asyncio.get_running_loop()
+        relay = self
+
+        class Front(asyncio.DatagramProtocol):
+            def datagram_received(self, data, addr):
+                relay.viewer = addr
+                relay.back.sendto(data, relay.server)
+
+        class Back(asyncio.DatagramProtocol):
+            def datagram_received(self, data, addr):
+                if relay.viewer is None:
+                    return
+                if len(data) >= 12 and 0x80 <= data[0] <= 0xBF and data[1] & 0x7F == relay.video_payload_type:
+                    relay.video_seen += 1
+                    if relay.video_seen % relay.drop_every == 0:
+                        relay.dropped.add(int.from_bytes(data[2:4], "big"))
+                        return
+                elif len(data) >= 12 and 0x80 <= data[0] <= 0xBF and data[1] & 0x7F == relay.rtx_payload_type:
+                    relay.retransmissions += 1
+                relay.front.sendto(data, relay.viewer)
+
+        self.front, _ = await loop.create_datagram_endpoint(Front, local_addr=("127.0.0.1", 0))
+        self.back, _ = await loop.create_datagram_endpoint(Back, local_addr=("127.0.0.1", 0))
+        return self.front.get_extra_info("sockname")[1]
+
+    def close(self) -> None:
+        self.front.close()
+        self.back.close()
+
+
+def test_lost_video_is_retransmitted_on_nack(tmp_path):
+    """The viewer's video goes through a relay that drops one packet in 15; aiortc asks for them again with RTCP
+    NACK (RFC 4585 §6.2.1) and the server resends them as RTX (RFC 4588) from the publisher's recent packets, so
+    the viewer has every packet in the end. With two workers the publisher and the viewer live on different
+    shards, so the retransmission crosses them."""
+    import re
+
+    from aiortc import VideoStreamTrack
+
+    server = SkylarkServer(extra_args=["--workers", "2"]).start(tmp_path)
+
+    async def scenario():
+        publisher = whip_clients.Client(server, "/whip/lossy")
+        publisher.pc.addTransceiver(VideoStreamTrack(), direction="sendonly")
+        await publisher.negotiate()
+        await publisher.wait_connected()
+
+        viewer = whip_clients.Client(server, "/whep/lossy")
+        viewer.pc.addTransceiver("video", direction="recvonly")
+        frames: list = []
+
+        @viewer.pc.on("track")
+        def on_track(track):
+            async def consume():
+                while True:
+                    try:
+                        frames.append(await track.recv())
+                    except Exception:
+                        return
+            asyncio.ensure_future(consume())
+
+        await viewer.pc.setLocalDescription(await viewer.pc.createOffer())
+        response = await asyncio.to_thread(server.post_offer, "/whep/lossy", viewer.pc.localDescription.sdp)
+        assert response.status == 201, response.text
+        viewer.location = response.header("Location")
+        answer = response.text
+        match = re.search(r"m=video \d+ UDP/TLS/RTP/SAVPF (\d+)", answer)
+        assert match, answer
+        video = int(match.group(1))
+        assert re.search(rf"a=rtcp-fb:{video} nack\r\n", answer), "the answer offers NACK for the video codec"
+        rtx = re.search(rf"a=fmtp:(\d+) apt={video}\r\n", answer)
+        assert rtx and re.search(r"a=ssrc-group:FID \d+ \d+", answer), "the answer pairs an RTX stream with the video"
+        relay = LossyRelay(server.udp_port, video, int(rtx.group(1)), drop_every=15)
+        relay_port = await relay.start()
+        # The viewer reaches the server only through the relay.
+        answer = answer.replace(f" 127.0.0.1 {server.udp_port} typ host", f" 127.0.0.1 {relay_port} typ host")
+        await viewer.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        await viewer.wait_connected()
+        await asyncio.sleep(4.0)
+
+        assert len(relay.dropped) >= 5, f"only {relay.video_seen} video packets passed the relay"
+        assert relay.retransmissions >= 0.8 * len(relay.dropped), \
+            f"{relay.retransmissions} retransmissions for {len(relay.dropped)} dropped packets"
+        # What the viewer still misses (aiortc's own NACK bookkeeping): at most the packet dropped last.
+        receiver = viewer.pc.getReceivers()[0]
+        missing = receiver._RTCRtpReceiver__nack_generator.missing & relay.dropped
+        assert len(missing) <= 1, f"still missing {sorted(missing)} of {sorted(relay.dropped)}"
+        assert len(frames) > 20, f"the viewer decoded {len(frames)} video frames"
+        relay.close()
+        await viewer.close()
+        await publisher.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
 
 
 VANISHING_VIEWER = """
