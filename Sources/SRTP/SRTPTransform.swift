@@ -1,4 +1,5 @@
 import COpenSSL
+import CSkylarkShims
 
 /// The cryptographic transform for one direction of SRTP or of SRTCP: one session key, salt and (for AES-CM)
 /// authentication key, and one OpenSSL cipher context created at setup and only re-IV'd per packet.
@@ -69,6 +70,9 @@ final class SRTPTransform {
     deinit {
         EVP_CIPHER_CTX_free(cipher)
     }
+
+    /// The OpenSSL cipher context, for prefetching (see `SRTPSession.prefetchForProtect`).
+    var cipherContext: OpaquePointer { cipher }
 
     // MARK: SRTP
 

@@ -32,6 +32,9 @@ int skylark_ssl_ctx_set_groups(SSL_CTX *ctx, const char *groups);
 /// allows a shorter first timer; WebRTC peers commonly start well under OpenSSL's default 1 s).
 void skylark_dtls_set_initial_timeout(SSL *ssl, unsigned int initial_ms);
 
+/// Asks the CPU to start loading the cache line at `address` (a hint; never faults).
+static inline void skylark_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 /* Batched UDP I/O (Linux sendmmsg/recvmmsg). */
 
 /// One datagram of a batch: a buffer and a peer address (struct sockaddr_storage bytes).
