@@ -164,7 +164,8 @@ struct Serve: AsyncParsableCommand {
         let host = bound.ip.isIPv4 ? bound.ip.description : "[\(bound.ip)]"
         let base = "\(scheme)://\(host):\(bound.port)"
         Log.info("media on one UDP port", ["udp": sfu.localAddress.description,
-                                            "announced": announce.map(\.description).joined(separator: ",")])
+                                            "announced": announce.map(\.description).joined(separator: ","),
+                                            "workers": String(sfu.configuration.workers)])
         Log.info("database ready", ["path": database, "open-streams": open ? "on" : "off"])
         FileHandle.standardError.write(Data("""
             Skylark is running: open \(base)/
