@@ -94,6 +94,8 @@ public final class SFU: @unchecked Sendable {
                 return ((session.id, session.answer, session.etag), displaced)
             } catch {
                 directory.releasePublisher(stream: stream, sessionID: id)
+                // A publisher displaced on the way is still ended, as `replace` asked.
+                if let displaced { Task { await self.end(sessionID: displaced.sessionID, reason: "replaced by a new publisher") } }
                 throw error
             }
         }
