@@ -1,5 +1,5 @@
 // Minimal WHIP (RFC 9725) and WHEP clients for the Skylark pages: one POST with the complete offer (candidates
-// gathered first, so no trickle is needed), PATCH for ICE restart, DELETE on stop.
+// gathered first, so no trickle is needed), PATCH for ICE restart when the connection fails, DELETE on stop.
 "use strict";
 
 async function waitForGathering(pc, timeoutMs = 2000) {
@@ -19,6 +19,37 @@ function problemText(response, body) {
   } catch (_) {
     return `${response.status} ${body || response.statusText}`;
   }
+}
+
+/// The ICE part of an SDP as an `application/trickle-ice-sdpfrag` body (RFC 8840 §9): credentials, then each
+/// section's mid and candidates.
+function iceFragment(sdp) {
+  const lines = sdp.split(/\r?\n/);
+  const out = [];
+  const ufrag = lines.find((line) => line.startsWith("a=ice-ufrag:"));
+  const pwd = lines.find((line) => line.startsWith("a=ice-pwd:"));
+  if (ufrag) out.push(ufrag);
+  if (pwd) out.push(pwd);
+  for (const line of lines) {
+    if (line.startsWith("m=") || line.startsWith("a=mid:") || line.startsWith("a=candidate:") ||
+        line === "a=end-of-candidates") out.push(line);
+  }
+  return out.join("\r\n") + "\r\n";
+}
+
+/// The previous answer with the server's new ICE credentials from a PATCH response (RFC 9725 §4.4), and a newer
+/// session version (RFC 8866 §5.2).
+function restartedAnswer(answer, fragment) {
+  const find = (name) => fragment.split(/\r?\n/).find((line) => line.startsWith(name));
+  const ufrag = find("a=ice-ufrag:"), pwd = find("a=ice-pwd:");
+  if (!ufrag || !pwd) throw new Error("the server's ICE restart answer has no credentials");
+  return answer.split(/\r?\n/).map((line) => {
+    if (line.startsWith("a=ice-ufrag:")) return ufrag;
+    if (line.startsWith("a=ice-pwd:")) return pwd;
+    const origin = line.match(/^o=(\S+) (\S+) (\d+) (.*)$/);
+    if (origin) return `o=${origin[1]} ${origin[2]} ${BigInt(origin[3]) + 1n} ${origin[4]}`;
+    return line;
+  }).join("\r\n");
 }
 
 class WHIPSession {
@@ -47,7 +78,36 @@ class WHIPSession {
     if (response.status !== 201) throw new Error(problemText(response, body));
     this.resource = new URL(response.headers.get("Location"), location.href).toString();
     this.etag = response.headers.get("ETag");
+    this.answer = body;
     await pc.setRemoteDescription({ type: "answer", sdp: body });
+    pc.addEventListener("iceconnectionstatechange", () => {
+      if (pc.iceConnectionState === "failed" && this.resource && !this.restarting) {
+        this.restartIce().catch((error) => console.warn("ICE restart failed:", error.message));
+      }
+    });
+  }
+
+  /// ICE restart (RFC 9725 §4.4): new credentials and candidates in a PATCH with `If-Match: *`; the server answers
+  /// with its own new credentials, which go into the answer. Returns the session's new ETag.
+  async restartIce() {
+    const pc = this.pc;
+    this.restarting = true;
+    try {
+      pc.restartIce();
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      await waitForGathering(pc);
+      const headers = this.headers("application/trickle-ice-sdpfrag");
+      headers["If-Match"] = "*";
+      const response = await fetch(this.resource, { method: "PATCH", headers, body: iceFragment(pc.localDescription.sdp) });
+      const body = await response.text();
+      if (response.status !== 200) throw new Error(problemText(response, body));
+      this.etag = response.headers.get("ETag") || this.etag;
+      this.answer = restartedAnswer(this.answer, body);
+      await pc.setRemoteDescription({ type: "answer", sdp: this.answer });
+      return this.etag;
+    } finally {
+      this.restarting = false;
+    }
   }
 
   async stop() {

@@ -275,6 +275,74 @@ def test_video_is_relayed_to_viewers_that_ask_for_it(server):
     asyncio.run(scenario())
 
 
+TRANSPORT_STATE = """
+const pc = window.skylarkPublisher || window.skylarkViewer;
+const done = arguments[arguments.length - 1];
+pc.getStats().then((report) => {
+  let transport = null;
+  report.forEach((entry) => { if (entry.type === "transport") transport = entry; });
+  const pair = transport && report.get(transport.selectedCandidatePairId);
+  done(transport && { ufrag: transport.iceLocalUsernameFragment, ice: transport.iceState, dtls: transport.dtlsState,
+                      pair: transport.selectedCandidatePairId, pairState: pair && pair.state,
+                      responses: pair ? pair.responsesReceived : 0 });
+});
+"""
+
+
+def test_chromium_pages_restart_ice_and_keep_playing(server):
+    """RFC 9725 §4.4 from the pages' client: the publisher and then the viewer restart ICE over PATCH with new
+    credentials; the server answers with its own, Chromium's checks with the new credentials succeed, and the
+    viewer keeps hearing the publisher without a new session."""
+    tmp = Path(tempfile.mkdtemp(prefix="skylark-chromium-"))
+    browsers = []
+
+    def wait_for(what, condition, seconds=20):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.3)
+        raise AssertionError(f"{what}; server log:\n{server.log()[-3000:]}")
+
+    try:
+        publisher = start_chromium(tmp, "publisher")
+        browsers.append(publisher)
+        publisher.get(f"{server.base_url}/publish.html?stream=restart&autostart=1")
+        watcher = start_chromium(tmp, "watcher")
+        browsers.append(watcher)
+        watcher.get(f"{server.base_url}/watch.html?stream=restart&autostart=1")
+        wait_for("the watcher never heard the publisher",
+                 lambda: watcher.execute_script("return window.skylarkStats.bytesReceived") > 20000)
+
+        for browser in (publisher, watcher):
+            before = browser.execute_async_script(TRANSPORT_STATE)
+            old_etag = browser.execute_script("return window.skylarkSession.etag")
+            new_etag = browser.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "window.skylarkSession.restartIce().then(done, (error) => done('error: ' + error.message));")
+            assert new_etag and not new_etag.startswith("error") and new_etag != old_etag, new_etag
+            # The transport moves to a pair of the new ICE generation only once a check with the new credentials
+            # got the server's answer.
+            after = wait_for(
+                "ICE did not connect again with the new credentials",
+                lambda: (lambda state: state if state and state["ufrag"] != before["ufrag"]
+                         and state["pair"] != before["pair"] and state["pairState"] == "succeeded"
+                         and state["responses"] > 0 and state["ice"] in ("connected", "completed")
+                         and state["dtls"] == "connected" else None)(
+                    browser.execute_async_script(TRANSPORT_STATE)))
+            assert after["ufrag"] != before["ufrag"] and after["pair"] != before["pair"]
+
+        heard = watcher.execute_script("return window.skylarkStats.bytesReceived")
+        wait_for("audio stopped after the ICE restarts",
+                 lambda: watcher.execute_script("return window.skylarkStats.bytesReceived") > heard + 20000)
+        assert watcher.execute_script("return window.skylarkStats.audioLevel") > 0
+        assert server.streams() == [{"name": "restart", "publishing": True, "viewers": 1, "video": False}]
+    finally:
+        for browser in browsers:
+            browser.quit()
+
+
 class LossyRelay:
     """A UDP relay between a viewer and the server that drops one in `drop_every` of the server's video packets
     and counts the retransmissions (RTP headers travel in the clear under SRTP)."""
