@@ -88,7 +88,7 @@ import Testing
     }
 
     @Test func fuzzedLinesNeverTrap() {
-        var random = SeededGenerator(state: 8445)
+        var random = SplitMix64(seed: 8445)
         let alphabet = Array("0123456789 abcdefudpUDPtyphostrelay.:-/+\r\n")
         var parsed = 0
         for round in 0..<3000 {
@@ -144,17 +144,5 @@ private extension String {
     func replacingUDPAndTCP() -> String {
         split(separator: " ", omittingEmptySubsequences: false).enumerated()
             .map { $0.offset == 2 ? $0.element.lowercased() : String($0.element) }.joined(separator: " ")
-    }
-}
-
-/// SplitMix64: deterministic so a failure reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func mutatedRequestsNeverTrap() {
-        var random = SeededGenerator(state: 7675)
+        var random = SplitMix64(seed: 7675)
         let agent = ICEAgent(role: .controlled, localCredentials: Self.credentials)
         agent.addLocalCandidate(.host(address: Self.local))
         let valid = Self.request()

@@ -5,18 +5,6 @@ import Testing
 
 @testable import LoadTool
 
-/// Deterministic generator so a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct HistogramTests {
     @Test func bucketsAreContiguousAndContainTheirValues() {
         var previousUpper: UInt64?
@@ -123,7 +111,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     @Test func randomAndMutatedBytesNeverTrap() {
-        var random = SplitMix64(state: 0x10AD)
+        var random = SplitMix64(seed: 0x10AD)
         for round in 0..<3000 {
             var bytes: [UInt8]
             if round % 2 == 0 {
@@ -220,7 +208,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     @Test func mutatedAnswersNeverTrap() {
-        var random = SplitMix64(state: 0x5D9)
+        var random = SplitMix64(seed: 0x5D9)
         let bytes = Array(Self.answer().utf8)
         for _ in 0..<1500 {
             var mutated = bytes

@@ -1,18 +1,7 @@
+import SkylarkBase
 import Testing
 
 @testable import Opus
-
-/// Deterministic generator so a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct OpusFuzzTests {
     @Test func malformedPacketsAreErrors() throws {
@@ -36,7 +25,7 @@ struct SplitMix64: RandomNumberGenerator {
     /// Thousands of random and mutated packets: each either decodes to exactly the duration its TOC announces or
     /// throws an OpusError; nothing traps.
     @Test func randomAndMutatedPacketsNeverCrash() throws {
-        var random = SplitMix64(state: 2024)
+        var random = SplitMix64(seed: 2024)
         let encoder = try OpusEncoder(channels: 2, bitrate: 48_000)
         var tone = ToneGenerator(frequency: 523, amplitude: 0.4, channels: 2)
         var valid: [[UInt8]] = []

@@ -1,3 +1,4 @@
+import SkylarkBase
 import Testing
 
 @testable import SDP
@@ -71,7 +72,7 @@ import Testing
     }
 
     @Test func mutatedOffersNeverTrap() {
-        var random = SplitMix64(state: 0x5D9_2026)
+        var random = SplitMix64(seed: 0x5D9_2026)
         let offers = Offers.all.keys.sorted().map { Offers.text($0) } + [obsOffer]
         #expect(offers.count == 10)
         var parsedCount = 0

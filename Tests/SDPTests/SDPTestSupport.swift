@@ -1,4 +1,5 @@
 import Foundation
+import SkylarkBase
 import Testing
 
 @testable import SDP
@@ -22,18 +23,6 @@ enum Offers {
 
     static func parsed(_ name: String) throws -> SessionDescription {
         try SessionDescription(parsing: text(name))
-    }
-}
-
-/// Deterministic generator so a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,18 +1,7 @@
+import SkylarkBase
 import Testing
 
 @testable import SFU
-
-/// Deterministic generator so a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A trickle fragment shaped like RFC 9725 §4.3.1's example (RFC 8840 §9 syntax).
 let trickleFragment = """
@@ -122,7 +111,7 @@ func fragmentError(_ text: String) -> SFUError? {
 
     /// Random and mutated input throws or parses; it never traps.
     @Test func fuzzedFragmentsNeverTrap() {
-        var random = SplitMix64(state: 0x5F_4A_11)
+        var random = SplitMix64(seed: 0x5F_4A_11)
         let seed = Array(trickleFragment.utf8)
         var parsed = 0
         for round in 0..<3_000 {

@@ -1,3 +1,4 @@
+import SkylarkBase
 import Testing
 
 @testable import SRTP
@@ -62,7 +63,7 @@ extension LibSRTPSession: SRTPSessionUnderTest {}
     /// occasional loss; delivered with occasional neighbours swapped.
     @Test(arguments: SRTPProtectionProfile.allCases)
     func rtpAgreesWithLibSRTP(profile: SRTPProtectionProfile) throws {
-        var random = SplitMix64(state: profile == .aeadAes128Gcm ? 101 : 202)
+        var random = SplitMix64(seed: profile == .aeadAes128Gcm ? 101 : 202)
         let keys = Fixture.keys(profile, seed: 42)
         let ours = try SRTPSession(profile: profile, keys: keys)
         let theirs = try LibSRTPSession(profile: profile, keys: keys)
@@ -135,7 +136,7 @@ extension LibSRTPSession: SRTPSessionUnderTest {}
     /// 1000 compound-ish RTCP packets on 8 SSRCs, both ways, plus replays and tampering.
     @Test(arguments: SRTPProtectionProfile.allCases)
     func rtcpAgreesWithLibSRTP(profile: SRTPProtectionProfile) throws {
-        var random = SplitMix64(state: profile == .aeadAes128Gcm ? 303 : 404)
+        var random = SplitMix64(seed: profile == .aeadAes128Gcm ? 303 : 404)
         let keys = Fixture.keys(profile, seed: 43)
         let ours = try SRTPSession(profile: profile, keys: keys)
         let theirs = try LibSRTPSession(profile: profile, keys: keys)

@@ -1,18 +1,7 @@
+import SkylarkBase
 import Testing
 
 @testable import STUN
-
-/// SplitMix64: deterministic so a failure reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct STUNFuzzTests {
     @Test func truncatedMessagesThrow() {
@@ -42,7 +31,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func randomAndMutatedBuffersNeverTrap() {
-        var random = SeededGenerator(state: 0x5354_554E)
+        var random = SplitMix64(seed: 0x5354_554E)
         let seeds = [Vectors.request, Vectors.ipv4Response, Vectors.ipv6Response]
         var parsedCount = 0
         for round in 0..<5000 {

@@ -1,3 +1,4 @@
+import SkylarkBase
 import Testing
 @testable import Store
 
@@ -120,7 +121,7 @@ import Testing
             #expect(HistoryCursor(encoded: cursor.encoded) == cursor)
         }
         // Random and mutated cursors either decode or give nil, never trap.
-        var random = SplitMix64(state: 0x5EED_C0DE)
+        var random = SplitMix64(seed: 0x5EED_C0DE)
         let valid = Array(HistoryCursor(startedAt: 12345.5, id: "session-1").encoded.utf8)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/ :\0".utf8)
         var decoded = 0
@@ -145,7 +146,7 @@ import Testing
     }
 
     @Test func base64URLRoundTripsAndRejectsJunk() {
-        var random = SplitMix64(state: 42)
+        var random = SplitMix64(seed: 42)
         for count in 0..<70 {
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
             let text = Base64URL.encode(bytes)

@@ -1,4 +1,5 @@
 import Glibc
+import SkylarkBase
 import Synchronization
 @testable import Store
 
@@ -38,19 +39,6 @@ func rawQuery(_ path: String, _ sql: String) throws -> [[String?]] {
     defer { db.close() }
     try db.setBusyTimeout(milliseconds: 2_000)
     return try db.query(sql) { row in (0..<row.columnCount).map { row.optionalText($0) } }
-}
-
-/// A deterministic PRNG for the fuzz-style tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// A settable clock for `Store(clock:)`.
