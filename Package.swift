@@ -65,6 +65,7 @@ let package = Package(
         // A command-line peer for interop tests and demos.
         .executableTarget(name: "SkylarkPeer", dependencies: ["WebRTC", "Opus", "SkylarkBase"]),
 
+        .target(name: "SkylarkTestSupport", dependencies: ["WebRTC", "Opus"], path: "Tests/SkylarkTestSupport"),
         .testTarget(name: "SkylarkBaseTests", dependencies: ["SkylarkBase"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "SkylarkBase"], resources: [.copy("Offers")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "SkylarkBase"]),
@@ -73,9 +74,9 @@ let package = Package(
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", "SkylarkBase"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "SkylarkBase"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus", "SkylarkBase"]),
-        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC"]),
+        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "SkylarkTestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "SkylarkBase"]),
-        .testTarget(name: "SFUTests", dependencies: ["SFU", "WHIP", "WebRTC", "SDP", "HTTP", "Opus", "SkylarkBase"]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU", "WHIP", "WebRTC", "SDP", "HTTP", "Opus", "SkylarkBase", "SkylarkTestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SkylarkBase"]),
         .testTarget(name: "LoadToolTests", dependencies: ["LoadTool", "SkylarkBase"]),
     ],

@@ -1,41 +1,10 @@
 import SkylarkBase
+import SkylarkTestSupport
 import Synchronization
 import Testing
 @testable import SFU
 @testable import WebRTC
 import Opus
-
-/// What a viewer hears (first channel of what its `RTCAudioSink` decodes).
-final class Listener: Sendable {
-    private final class Samples: Sendable {
-        let value = Mutex<[Int16]>([])
-    }
-
-    private let samples = Samples()
-    let sink: RTCAudioSink
-
-    init(track: MediaStreamTrack) {
-        sink = RTCAudioSink(track: track)
-        sink.onData = { [samples] event in
-            samples.value.withLock { all in
-                var index = 0
-                while index < event.samples.count {
-                    all.append(event.samples[index])
-                    index += max(event.channelCount, 1)
-                }
-            }
-        }
-    }
-
-    var count: Int { samples.value.withLock { $0.count } }
-
-    /// The dominant frequency of what was heard after sample `start` (48 kHz), 0 when too little.
-    func frequency(after start: Int) -> Double {
-        let pcm = samples.value.withLock { Array($0.dropFirst(start)) }
-        guard pcm.count > 9_600 else { return 0 }
-        return AudioAnalysis.dominantFrequency(samples: pcm, sampleRate: 48_000) ?? 0
-    }
-}
 
 /// A WHIP/WHEP client made of the library's peer connection, on 127.0.0.1.
 struct Client {
@@ -49,10 +18,10 @@ struct Client {
         return (Client(connection: connection), stream)
     }
 
-    static func viewer() throws -> (Client, Listener) {
+    static func viewer() throws -> (Client, HeardAudio) {
         let connection = try RTCPeerConnection(configuration: RTCConfiguration(bindAddresses: [.loopbackV4]))
         let transceiver = try connection.addTransceiver(.audio, RtpTransceiverInit(direction: .recvonly))
-        return (Client(connection: connection), Listener(track: transceiver.receiver.track))
+        return (Client(connection: connection), HeardAudio(track: transceiver.receiver.track))
     }
 
     /// Creates the offer, hands it to the server, applies the answer.

@@ -2,6 +2,7 @@ import Opus
 import Synchronization
 import Testing
 import SkylarkBase
+import SkylarkTestSupport
 @testable import WebRTC
 
 /// Two connections on one simulated network, alice offering; `connect()` negotiates and lets ICE and DTLS finish.

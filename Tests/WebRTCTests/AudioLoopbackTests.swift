@@ -2,39 +2,8 @@ import Opus
 import Synchronization
 import Testing
 import SkylarkBase
+import SkylarkTestSupport
 @testable import WebRTC
-
-/// Collects what an `RTCAudioSink` hears (first channel).
-final class HeardAudio: Sendable {
-    private final class Samples: Sendable {
-        let value = Mutex<[Int16]>([])
-    }
-
-    private let samples = Samples()
-    let sink: RTCAudioSink
-
-    init(track: MediaStreamTrack) {
-        sink = RTCAudioSink(track: track)
-        sink.onData = { [samples] event in
-            samples.value.withLock { all in
-                var index = 0
-                while index < event.samples.count {
-                    all.append(event.samples[index])
-                    index += event.channelCount
-                }
-            }
-        }
-    }
-
-    var all: [Int16] { samples.value.withLock { $0 } }
-
-    /// Dominant frequency after skipping the first 100 ms (decoder warm-up).
-    var frequency: Double {
-        let pcm = all
-        guard pcm.count > 9_600 else { return 0 }
-        return AudioAnalysis.dominantFrequency(samples: Array(pcm.dropFirst(4_800)), sampleRate: 48_000) ?? 0
-    }
-}
 
 /// Offer/answer between two connections in one process.
 func negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) async throws {
