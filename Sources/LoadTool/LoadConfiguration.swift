@@ -32,7 +32,7 @@ public struct LoadConfiguration: Sendable {
 
     public init(server: ServerURL, stream: String = "bench", viewers: Int, publishers: Int = 1, seconds: Double = 20,
                 ramp: Double? = nil, token: String? = nil, localIP: IPAddress = .loopbackV4,
-                shards: Int = SystemSampling.allowedCPUCount(), signallingWorkers: Int = 8, payloadSize: Int = 160,
+                shards: Int = LinuxProcess.allowedCPUCount(), signallingWorkers: Int = 8, payloadSize: Int = 160,
                 joinTimeoutSeconds: Double = 10, serverPID: Int32? = nil, pollMilliseconds: Int = 20) {
         self.server = server
         self.stream = stream

@@ -19,13 +19,13 @@ public enum SystemSampling {
     /// utime + stime from `/proc/PID/stat` (fields 14 and 15, after the parenthesised command name) and VmRSS
     /// from `/proc/PID/status`.
     public static func process(_ pid: Int32) -> ProcessSample? {
-        guard let stat = readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        guard let stat = LinuxProcess.readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // After ")": state is field 3, so utime (14) and stime (15) are at offsets 11 and 12.
         guard fields.count > 12, let user = UInt64(fields[11]), let system = UInt64(fields[12]) else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         var resident: UInt64 = 0
-        if let status = readFile("/proc/\(pid)/status") {
+        if let status = LinuxProcess.readFile("/proc/\(pid)/status") {
             for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
                 let parts = line.split(separator: " ", omittingEmptySubsequences: true)
                 if parts.count >= 2, let kilobytes = UInt64(parts[1]) { resident = kilobytes * 1024 }
@@ -43,7 +43,7 @@ public enum SystemSampling {
     }
 
     public static func udpCounters() -> UDPCounters? {
-        guard let text = readFile("/proc/net/snmp") else { return nil }
+        guard let text = LinuxProcess.readFile("/proc/net/snmp") else { return nil }
         let lines = text.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }
         guard lines.count >= 2 else { return nil }
         let names = lines[0].split(separator: " ")
@@ -55,9 +55,6 @@ public enum SystemSampling {
         guard let buffer = value("RcvbufErrors"), let errors = value("InErrors") else { return nil }
         return UDPCounters(receiveBufferErrors: buffer, inErrors: errors)
     }
-
-    /// CPUs this process may run on (so `taskset -c 1` gives 1).
-    public static func allowedCPUCount() -> Int { LinuxProcess.allowedCPUCount() }
 
     /// Pins the calling thread to one CPU. Returns false when the system refuses. (`sched_setaffinity` is a GNU
     /// extension the Glibc module does not import, so it is looked up at run time.)
@@ -84,6 +81,4 @@ public enum SystemSampling {
         }
         return Int(limit.rlim_cur)
     }
-
-    static func readFile(_ path: String) -> String? { LinuxProcess.readFile(path) }
 }

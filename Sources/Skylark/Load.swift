@@ -72,7 +72,7 @@ struct Load: ParsableCommand {
         let configuration = LoadConfiguration(
             server: ServerURL(server)!, stream: stream, viewers: viewers, publishers: publishers, seconds: seconds,
             ramp: ramp, token: token, localIP: IPAddress(localIP)!,
-            shards: shards ?? SystemSampling.allowedCPUCount(), signallingWorkers: httpWorkers,
+            shards: shards ?? LinuxProcess.allowedCPUCount(), signallingWorkers: httpWorkers,
             payloadSize: payloadSize, joinTimeoutSeconds: joinTimeout, serverPID: serverPID,
             pollMilliseconds: pollInterval)
         let runner = try LoadRunner(configuration: configuration)
