@@ -9,15 +9,6 @@ public func monotonicNanoseconds() -> UInt64 {
     return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
 }
 
-/// `CLOCK_REALTIME` in nanoseconds: the clock of the kernel's receive timestamps (SO_TIMESTAMPNS), so publishers
-/// stamp it into payloads and viewers subtract it from the time the kernel queued the packet on their socket.
-@inline(__always)
-public func realtimeNanoseconds() -> UInt64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
-}
-
 /// Sleeps until `deadline` (monotonic nanoseconds); returns at once when it has passed.
 func sleep(untilMonotonic deadline: UInt64) {
     while true {

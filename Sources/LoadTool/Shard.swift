@@ -185,7 +185,7 @@ final class Shard: @unchecked Sendable {
         let now = Instant.now()
         if first >= 128 && first <= 191 {
             // Media: decrypted in place, measured without allocating.
-            let arrival = kernelTime > 0 ? UInt64(kernelTime) : realtimeNanoseconds()
+            let arrival = kernelTime > 0 ? UInt64(kernelTime) : WallClock.nanosecondsSince1970()
             let wireBytes = bytes.count
             client.transport.handleReceive(bytes, from: remote, localAddress: client.socket.localAddress, now: now) { packet in
                 if case let .rtp(buffer) = packet, client.role == .viewer {
@@ -298,7 +298,7 @@ final class Shard: @unchecked Sendable {
     private func pace(_ client: LoadClient, clock: UInt64) {
         if clock &- client.nextSendAt > 200_000_000 && clock > client.nextSendAt { client.nextSendAt = clock }
         while client.nextSendAt <= clock {
-            var packet = client.nextPacket(payloadSize: payloadSize, now: realtimeNanoseconds())
+            var packet = client.nextPacket(payloadSize: payloadSize, now: WallClock.nanosecondsSince1970())
             if client.transport.sendRTP(&packet) { counters.publisherPacketsSent &+= 1 }
             client.nextSendAt &+= 20_000_000
         }
