@@ -1,7 +1,7 @@
 import Glibc
 
-/// `CLOCK_MONOTONIC` in nanoseconds: the clock publishers stamp into payloads and viewers compare against. One
-/// machine, one clock, so the difference is the forwarding delay.
+/// `CLOCK_MONOTONIC` in nanoseconds: join times, publisher pacing and the run's phases. (Payload stamps use the
+/// wall clock, the clock of the kernel's receive timestamps.)
 @inline(__always)
 public func monotonicNanoseconds() -> UInt64 {
     var spec = timespec()
