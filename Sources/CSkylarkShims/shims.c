@@ -20,7 +20,9 @@ size_t skylark_bio_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
 void skylark_bio_set_mem_eof_return(BIO *bio, int value) { BIO_set_mem_eof_return(bio, value); }
 
 void skylark_ssl_ctx_set_dtls_options(SSL_CTX *ctx) {
-    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* No renegotiation: WebRTC never renegotiates DTLS, and a ClientHello on an established association is
+       then answered with a no_renegotiation warning instead of a second handshake (RFC 5746 §4.5). */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
     /* Idle connections keep no read/write buffers: after the handshake DTLS carries almost nothing
        (media is SRTP), and a server holds thousands of them. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);

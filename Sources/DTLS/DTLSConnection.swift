@@ -45,6 +45,10 @@ public final class DTLSConnection {
     public private(set) var remoteCertificateFingerprint: DTLSFingerprint?
     /// Largest datagram `pollTransmit` returns.
     public let mtu: Int
+    /// The negotiated cipher suite's IANA name once connected (what webrtc-stats calls `dtlsCipher`).
+    public private(set) var cipherSuite: String?
+    /// Received records discarded without effect, per reason (RFC 6347 §4.1.2.7).
+    public var discardedRecords: DTLSDiscardCounts { screen.discards }
 
     private let context: DTLSContext
     private let ssl: OpaquePointer
@@ -57,6 +61,9 @@ public final class DTLSConnection {
     private var started = false
     /// The read and write buffers were handed back with SSL_free_buffers; `restoreBuffers` precedes any use.
     private var buffersReleased = false
+    private var screen = DTLSRecordScreen()
+    /// Checks records after the handshake; set once connected.
+    private var authenticator: DTLSRecordAuthenticator?
 
     /// Records a datagram is demultiplexed to DTLS by its first byte, 20...63 (RFC 7983 §7).
     public static func looksLikeDTLS(firstByte: UInt8) -> Bool { (20...63).contains(firstByte) }
@@ -94,12 +101,19 @@ public final class DTLSConnection {
         if role == .client { advanceHandshake() }
     }
 
-    /// Feeds one received datagram (one or more DTLS records).
+    /// Feeds one received datagram (one or more DTLS records). Records that are malformed, or after the
+    /// handshake not authenticated by the peer, are discarded and counted in `discardedRecords`; they never
+    /// change the state.
     public func handleReceive(_ datagram: UnsafeRawBufferPointer, now: Instant) {
         lastNow = now
         guard state != .closed, state != .failed, !datagram.isEmpty else { return }
+        var delivered = false
+        screen.filter(datagram, established: state == .connected, authenticator: authenticator) { record in
+            _ = BIO_write(readBIO, record.baseAddress, Int32(clamping: record.count))
+            delivered = true
+        }
+        guard delivered else { return }
         if !started { start(now: now) }
-        _ = BIO_write(readBIO, datagram.baseAddress, Int32(clamping: datagram.count))
         restoreBuffers()
         if state == .connecting {
             advanceHandshake()
@@ -224,6 +238,10 @@ public final class DTLSConnection {
             fail(.handshakeFailed(DTLSError.openSSLErrors("exporting SRTP keys")))
             return
         }
+        authenticator = DTLSRecordAuthenticator(ssl: ssl, isServer: role == .server)
+        if let cipher = SSL_get_current_cipher(ssl), let name = SSL_CIPHER_standard_name(cipher) {
+            cipherSuite = String(cString: name)
+        }
         state = .connected
         events.append(.connected(SRTPKeyExport(profile: profile, keyingMaterial: material, isClient: role == .client)))
         // Records that arrived with the final flight (e.g. early application data) are read now.
@@ -233,12 +251,14 @@ public final class DTLSConnection {
     private func readApplicationData() {
         var buffer = [UInt8](repeating: 0, count: 16_384)
         while state == .connected {
-            let count = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
-            if count > 0 {
-                events.append(.applicationData(Array(buffer.prefix(Int(count)))))
+            var count = 0
+            // SSL_read_ex: an empty application_data record is a success, not an error.
+            let result = buffer.withUnsafeMutableBytes { SSL_read_ex(ssl, $0.baseAddress, $0.count, &count) }
+            if result == 1 {
+                if count > 0 { events.append(.applicationData(Array(buffer.prefix(count)))) }
                 continue
             }
-            let error = SSL_get_error(ssl, count)
+            let error = SSL_get_error(ssl, result)
             drainWriteBIO()
             switch error {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
@@ -249,8 +269,9 @@ public final class DTLSConnection {
                 events.append(.closed)
                 return
             default:
-                // A corrupt record after the handshake is dropped by OpenSSL for DTLS; anything else is fatal.
-                fail(.handshakeFailed(DTLSError.openSSLErrors("read")))
+                // Only authenticated records get here, so this is the peer's doing: a fatal alert, or a
+                // message it should not have sent.
+                fail(.associationFailed(DTLSError.openSSLErrors("read")))
                 return
             }
         }

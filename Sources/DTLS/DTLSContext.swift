@@ -25,7 +25,7 @@ public struct DTLSSRTPProfile: Hashable, Sendable, CustomStringConvertible {
     public var description: String { name }
 }
 
-/// Shared DTLS settings for many connections: the local certificate, DTLS 1.2 only, ECDHE ciphers and the
+/// Shared DTLS settings for many connections: the local certificate, DTLS 1.2 only, ECDHE AEAD ciphers and the
 /// SRTP profiles. Building an `SSL_CTX` is costly, so a process makes one and shares it (it is thread-safe in
 /// OpenSSL once configured).
 public final class DTLSContext: @unchecked Sendable {
@@ -35,7 +35,20 @@ public final class DTLSContext: @unchecked Sendable {
     /// Offered SRTP profiles in preference order.
     public let srtpProfiles: [DTLSSRTPProfile]
 
-    public init(certificate: DTLSCertificate, srtpProfiles: [DTLSSRTPProfile] = DTLSSRTPProfile.supported) throws(DTLSError) {
+    /// The cipher suites offered, in preference order. AEAD suites only (RFC 8827 §6.5 requires
+    /// ECDHE-ECDSA-AES128-GCM-SHA256): their records are authenticated before OpenSSL reads them
+    /// (`DTLSRecordAuthenticator`), which CBC suites would defeat.
+    static let cipherSuites = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
+        + "ECDHE-RSA-CHACHA20-POLY1305"
+
+    public convenience init(certificate: DTLSCertificate,
+                            srtpProfiles: [DTLSSRTPProfile] = DTLSSRTPProfile.supported) throws(DTLSError) {
+        try self.init(certificate: certificate, srtpProfiles: srtpProfiles, cipherSuites: Self.cipherSuites)
+    }
+
+    /// `cipherSuites` narrows the offer (tests pin one suite with it).
+    init(certificate: DTLSCertificate, srtpProfiles: [DTLSSRTPProfile], cipherSuites: String) throws(DTLSError) {
         guard let context = SSL_CTX_new(DTLS_method()) else {
             throw .setupFailed(DTLSError.openSSLErrors("SSL_CTX_new"))
         }
@@ -50,9 +63,7 @@ public final class DTLSContext: @unchecked Sendable {
               // P-224 too: FFmpeg's WHIP muxer signs its certificate with a secp224r1 key, and in DTLS 1.2 the
               // peer's certificate curve must be one of our groups (RFC 8422 §5.1).
               skylark_ssl_ctx_set_groups(context, "X25519:P-256:P-384:P-521:P-224") == 1,
-              SSL_CTX_set_cipher_list(context, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                  + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
-                  + "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA") == 1,
+              SSL_CTX_set_cipher_list(context, cipherSuites) == 1,
               // SSL_CTX_set_tlsext_use_srtp returns 0 on success.
               SSL_CTX_set_tlsext_use_srtp(context, profileList) == 0 else {
             let reason = DTLSError.openSSLErrors("DTLS context")

@@ -6,6 +6,8 @@ public enum DTLSError: Error, Equatable, Sendable, CustomStringConvertible {
     case setupFailed(String)
     /// The handshake failed (OpenSSL's reason, or an alert from the peer).
     case handshakeFailed(String)
+    /// The established association ended on an authenticated fatal alert or protocol error from the peer.
+    case associationFailed(String)
     /// The peer's certificate does not match any fingerprint from its SDP (RFC 8842 §5).
     case fingerprintMismatch(expected: [DTLSFingerprint], actual: DTLSFingerprint?)
     /// The peer did not offer any SRTP protection profile we support (RFC 5764 §4.1.2).
@@ -17,6 +19,7 @@ public enum DTLSError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .setupFailed(reason): return "DTLS setup failed: \(reason)"
         case let .handshakeFailed(reason): return "DTLS handshake failed: \(reason)"
+        case let .associationFailed(reason): return "DTLS association failed: \(reason)"
         case let .fingerprintMismatch(expected, actual):
             return "DTLS certificate fingerprint \(actual?.sdpValue ?? "(none)") does not match the SDP's "
                 + expected.map(\.sdpValue).joined(separator: ", ")

@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/bio.h>
 #include "skylark_hmac_sha1.h"
+#include "skylark_dtls_record.h"
 
 /* OpenSSL function-like macros are invisible to Swift; these wrap them. */
 
@@ -17,7 +18,8 @@ int skylark_dtls_handle_timeout(SSL *ssl);
 size_t skylark_bio_pending(BIO *bio);
 /// BIO_set_mem_eof_return(bio, -1) so an empty memory BIO reads as "retry", not EOF.
 void skylark_bio_set_mem_eof_return(BIO *bio, int value);
-/// SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE) and SSL_MODE_RELEASE_BUFFERS.
+/// SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION) and
+/// SSL_MODE_RELEASE_BUFFERS.
 void skylark_ssl_ctx_set_dtls_options(SSL_CTX *ctx);
 /// DTLS_set_link_mtu / SSL_set_mtu with SSL_OP_NO_QUERY_MTU.
 void skylark_ssl_set_mtu(SSL *ssl, long mtu);
