@@ -46,7 +46,7 @@ let package = Package(
         // Persistence: streams, their tokens, admin API tokens and session history in SQLite.
         .target(name: "Store", dependencies: ["CSQLite", "COpenSSL", "SkylarkBase"]),
         // The management API under /api/ and /metrics.
-        .target(name: "AdminAPI", dependencies: ["HTTP", "SFU", "Store", "WHIP"]),
+        .target(name: "AdminAPI", dependencies: ["HTTP", "SFU", "Store", "WHIP", "WebRTC"]),
         .executableTarget(name: "Skylark", dependencies: [
             "WHIP", "SFU", "HTTP", "SkylarkBase", "Store", "AdminAPI", "LoadTool",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", "SkylarkBase"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "SkylarkBase"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus", "SkylarkBase"]),
-        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "SkylarkTestSupport"]),
+        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "DTLS", "STUN", "SkylarkTestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "SkylarkBase"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "WHIP", "WebRTC", "SDP", "HTTP", "Opus", "SkylarkBase", "SkylarkTestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SkylarkBase"]),

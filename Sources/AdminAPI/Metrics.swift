@@ -1,5 +1,6 @@
 import HTTP
 import SFU
+import WebRTC
 
 /// `GET /metrics` in the Prometheus text exposition format (version 0.0.4).
 public enum Metrics {
@@ -24,7 +25,10 @@ public enum Metrics {
         metric("skylark_packets_lost", "gauge", "Packets lost on live sessions (reported by viewers, counted for publishers).",
                [("", String(sfu.packetsLost))])
         metric("skylark_rejected_datagrams_total", "counter", "Datagrams dropped as garbage, unauthenticated or replayed.",
-               [("", String(sfu.totals.rejected + sfu.strayDatagrams))])
+               [("", String(sfu.drops.total))])
+        metric("skylark_dropped_datagrams_total", "counter",
+               "Datagrams (DTLS: records) on the media port dropped without effect on any session, by reason.",
+               DatagramDropReason.allCases.map { ("{reason=\"\($0.label)\"}", String(sfu.drops[$0])) })
         metric("skylark_dtls_handshake_failures_total", "counter", "DTLS handshakes that failed.",
                [("", String(sfu.dtlsFailures))])
         let classes = ["1xx", "2xx", "3xx", "4xx", "5xx"]

@@ -279,7 +279,7 @@ public final class ICEAgent {
         noteTime(now)
         // RFC 8445 §7.2.2: ICE messages carry FINGERPRINT; when present it must verify.
         if message.fingerprint != nil, !STUNMessage.verifyFingerprint(datagram) {
-            stats.rejectedIntegrity += 1
+            stats.rejectedFingerprint += 1
             return false
         }
         let handled: Bool

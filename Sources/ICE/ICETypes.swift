@@ -44,13 +44,15 @@ public struct ICEStats: Sendable, Equatable {
     public var consentRequestsSent = 0
     /// Round-trip time of the last check answered on the selected pair (never from a retransmitted request).
     public var roundTripTime: Duration?
-    /// Messages dropped because MESSAGE-INTEGRITY (or FINGERPRINT) did not verify.
+    /// Messages dropped because MESSAGE-INTEGRITY did not verify.
     public var rejectedIntegrity = 0
+    /// Messages dropped because FINGERPRINT did not verify (RFC 8489 §14.7).
+    public var rejectedFingerprint = 0
     /// Requests dropped because USERNAME did not start with our ufrag.
     public var rejectedUsername = 0
 
     /// All rejected messages.
-    public var rejected: Int { rejectedIntegrity + rejectedUsername }
+    public var rejected: Int { rejectedIntegrity + rejectedFingerprint + rejectedUsername }
 
     public init() {}
 }

@@ -104,6 +104,8 @@ final class MediaSession {
     var connectedAt: Instant?
     var isConnected: Bool { transport.srtp != nil }
     var counters = SessionCounters()
+    /// What the relay itself dropped for this session (the transport counts its own).
+    var drops = DatagramDrops()
     /// Why the transport failed, for the log and the session history.
     var failure: String?
     /// The transport's next deadline, as of the last time the session was touched.

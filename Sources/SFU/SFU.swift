@@ -184,7 +184,7 @@ public final class SFU: @unchecked Sendable {
             if entry.publisher != nil { metrics.publishers += 1 }
             metrics.viewersByStream[entry.name] = entry.viewers
         }
-        metrics.strayDatagrams &+= unroutedDatagrams.load(ordering: .relaxed)
+        metrics.drops[.noSession] &+= unroutedDatagrams.load(ordering: .relaxed)
         return metrics
     }
 

@@ -1,4 +1,5 @@
 import SkylarkBase
+import WebRTC
 
 /// How the media side of the server runs.
 public struct SFUConfiguration: Sendable {
@@ -74,8 +75,9 @@ public struct SFUMetrics: Sendable, Equatable {
     public var totals = SessionCounters()
     /// Packets the live sessions lost, as their clients or the server counted.
     public var packetsLost: Int64 = 0
-    /// Datagrams on the media port that belonged to no session.
-    public var strayDatagrams: UInt64 = 0
+    /// Datagrams on the media port dropped without effect, per reason: those that belonged to no session, and
+    /// what every session (ended ones included) dropped.
+    public var drops = DatagramDrops()
     public var dtlsFailures: UInt64 = 0
 
     public init() {}

@@ -45,8 +45,8 @@ final class SFUShard: @unchecked Sendable {
     private var lastEndCheck: Instant = .zero
     /// Traffic of sessions that have ended, so totals only grow.
     private(set) var endedTotals = SessionCounters()
-    /// Datagrams that matched no session.
-    private(set) var strayDatagrams: UInt64 = 0
+    /// Datagrams that matched no session, and everything ended sessions dropped.
+    private(set) var drops = DatagramDrops()
     private(set) var dtlsFailures: UInt64 = 0
     private var stopped = false
 
@@ -225,6 +225,7 @@ final class SFUShard: @unchecked Sendable {
         endedTotals.packetsOut &+= info.counters.packetsOut
         endedTotals.bytesOut &+= info.counters.bytesOut
         endedTotals.rejected &+= info.counters.rejected
+        drops.add(sessionDrops(session))
         session.transport.close()
         drain(session)
         let ufrag = session.transport.ice.localCredentials.ufrag
@@ -265,7 +266,8 @@ final class SFUShard: @unchecked Sendable {
         metrics.totals.packetsOut &+= totals.packetsOut
         metrics.totals.bytesOut &+= totals.bytesOut
         metrics.totals.rejected &+= totals.rejected
-        metrics.strayDatagrams &+= strayDatagrams
+        metrics.drops.add(drops)
+        for session in sessions.values { metrics.drops.add(sessionDrops(session)) }
         metrics.dtlsFailures &+= dtlsFailures
     }
 
@@ -292,9 +294,16 @@ final class SFUShard: @unchecked Sendable {
             hasVideo: session.offer.video != nil)
     }
 
+    /// What the session's transport dropped, and the RTCP the relay could not parse.
+    private func sessionDrops(_ session: MediaSession) -> DatagramDrops {
+        var drops = session.transport.counters.drops
+        drops.add(session.drops)
+        return drops
+    }
+
     private func countersWithTransport(_ session: MediaSession) -> SessionCounters {
         var counters = session.counters
-        counters.rejected = session.transport.counters.srtpRejected + session.transport.counters.unknownDatagrams
+        counters.rejected = sessionDrops(session).total
         if session.role == .publisher {
             counters.packetsLost = session.receiveStatistics.values.reduce(0) { $0 + $1.cumulativeLost }
             counters.jitter = session.receiveStatistics.values.map(\.jitterSeconds).max() ?? 0
@@ -317,7 +326,7 @@ final class SFUShard: @unchecked Sendable {
             }
         }
         guard let session else {
-            strayDatagrams &+= 1
+            drops[.noSession] &+= 1
             return
         }
         let wasConnected = session.isConnected
@@ -450,7 +459,10 @@ final class SFUShard: @unchecked Sendable {
     }
 
     private func receiveRTCP(_ buffer: UnsafeMutableRawBufferPointer, on session: MediaSession, now: Instant) {
-        guard let packets = try? RTCPPacket.parseCompound(UnsafeRawBufferPointer(buffer)) else { return }
+        guard let packets = try? RTCPPacket.parseCompound(UnsafeRawBufferPointer(buffer)) else {
+            session.drops[.rtcpMalformed] &+= 1
+            return
+        }
         for packet in packets {
             switch packet {
             case let .senderReport(report) where session.role == .publisher:

@@ -35,16 +35,14 @@ public final class BundleTransport {
         case rtcp(UnsafeMutableRawBufferPointer)
     }
 
-    /// Counters for bad or unexpected input; the connection keeps working through all of these.
+    /// Traffic, and input dropped without effect; the connection keeps working through every drop.
     public struct Counters: Sendable, Equatable {
         public var datagramsReceived: UInt64 = 0
         public var bytesReceived: UInt64 = 0
         public var datagramsSent: UInt64 = 0
         public var bytesSent: UInt64 = 0
-        /// Datagrams whose first byte matches no protocol (RFC 7983), or STUN not for us.
-        public var unknownDatagrams: UInt64 = 0
-        /// SRTP/SRTCP packets that failed authentication or replay checks, or arrived before keys.
-        public var srtpRejected: UInt64 = 0
+        /// Received datagrams (DTLS: records) dropped, per reason.
+        public var drops = DatagramDrops()
         /// RTP/RTCP that could not be sent (no pair yet, no keys yet).
         public var sendsDropped: UInt64 = 0
     }
@@ -52,7 +50,12 @@ public final class BundleTransport {
     public let ice: ICEAgent
     public private(set) var dtls: DTLSConnection?
     public private(set) var srtp: SRTPSession?
-    public private(set) var counters = Counters()
+    /// Traffic and drops so far, the DTLS association's discarded records included.
+    public var counters: Counters {
+        var counters = ownCounters
+        if let dtls { counters.drops.add(dtls.discardedRecords) }
+        return counters
+    }
     /// The pair media flows on, once ICE selected one.
     public private(set) var selectedPair: (local: ICECandidate, remote: ICECandidate)?
     public private(set) var iceState: ICEConnectionState = .new
@@ -64,6 +67,7 @@ public final class BundleTransport {
     private var events: [Event] = []
     private var now: Instant = .zero
     private var closed = false
+    private var ownCounters = Counters()
 
     public init(ice: ICEAgent, dtlsContext: DTLSContext) {
         self.ice = ice
@@ -89,17 +93,32 @@ public final class BundleTransport {
                               localAddress: SocketAddress, now: Instant, media: (MediaPacket) -> Void) {
         self.now = now
         guard !closed, let first = datagram.first else { return }
-        counters.datagramsReceived &+= 1
-        counters.bytesReceived &+= UInt64(datagram.count)
+        ownCounters.datagramsReceived &+= 1
+        ownCounters.bytesReceived &+= UInt64(datagram.count)
         switch first {
         case 0...3:
+            // The agent checks FINGERPRINT, USERNAME and MESSAGE-INTEGRITY before anything changes (RFC 8445
+            // §7.3), so a forged check cannot move the selected pair or refresh consent (RFC 7675 §5.1).
+            let before = ice.stats
             if !ice.handleReceive(UnsafeRawBufferPointer(datagram), from: remote, localAddress: localAddress, now: now) {
-                counters.unknownDatagrams &+= 1
+                let after = ice.stats
+                let reason: DatagramDropReason
+                if after.rejectedFingerprint > before.rejectedFingerprint {
+                    reason = .stunFingerprint
+                } else if after.rejectedIntegrity > before.rejectedIntegrity {
+                    reason = .stunIntegrity
+                } else if after.rejectedUsername > before.rejectedUsername {
+                    reason = .stunUsername
+                } else {
+                    reason = .stunUnexpected
+                }
+                ownCounters.drops[reason] &+= 1
             }
             drainICE()
         case 20...63:
+            // RFC 8445 §12.1 / RFC 5764 §5.1.2: DTLS only from the selected pair's remote once there is one.
             guard let dtls, selectedPair == nil || isFromSelectedRemote(remote) else {
-                counters.unknownDatagrams &+= 1
+                ownCounters.drops[.dtlsWrongAddress] &+= 1
                 return
             }
             if dtls.state == .new { dtls.start(now: now) }
@@ -108,8 +127,12 @@ public final class BundleTransport {
             dtls.handleReceive(UnsafeRawBufferPointer(datagram), now: now)
             drainDTLS()
         case 128...191:
-            guard let srtp, datagram.count >= 2 else {
-                counters.srtpRejected &+= 1
+            guard let srtp else {
+                ownCounters.drops[.srtpNoKeys] &+= 1
+                return
+            }
+            guard datagram.count >= 2 else {
+                ownCounters.drops[.srtpMalformed] &+= 1
                 return
             }
             // RFC 5761 §4: RTCP packet types 192–223 put 64–95 in the RTP payload-type position.
@@ -123,10 +146,15 @@ public final class BundleTransport {
                     media(.rtp(UnsafeMutableRawBufferPointer(rebasing: datagram[0..<length])))
                 }
             } catch {
-                counters.srtpRejected &+= 1
+                // SRTPSession changes no state (replay window, rollover counter) for a packet that fails.
+                switch error {
+                case .authenticationFailed: ownCounters.drops[.srtpAuthentication] &+= 1
+                case .replayed, .tooOld: ownCounters.drops[.srtpReplay] &+= 1
+                case .badInput, .badLength, .other: ownCounters.drops[.srtpMalformed] &+= 1
+                }
             }
         default:
-            counters.unknownDatagrams &+= 1
+            ownCounters.drops[.unknownProtocol] &+= 1
         }
     }
 
@@ -177,15 +205,15 @@ public final class BundleTransport {
     public func protectRTPInPlace(_ buffer: UnsafeMutableRawBufferPointer, length: Int) -> (length: Int, destination: SocketAddress)? {
         guard let srtp, let (_, destination) = route, !closed,
               buffer.count >= length + SRTPSession.maximumOverhead else {
-            counters.sendsDropped &+= 1
+            ownCounters.sendsDropped &+= 1
             return nil
         }
         guard let protected = try? srtp.protectRTP(buffer, length: length) else {
-            counters.sendsDropped &+= 1
+            ownCounters.sendsDropped &+= 1
             return nil
         }
-        counters.datagramsSent &+= 1
-        counters.bytesSent &+= UInt64(protected)
+        ownCounters.datagramsSent &+= 1
+        ownCounters.bytesSent &+= UInt64(protected)
         return (protected, destination)
     }
 
@@ -202,7 +230,7 @@ public final class BundleTransport {
 
     private func protectAndQueue(_ packet: inout [UInt8], rtcp: Bool) -> Bool {
         guard let srtp, let (source, destination) = route, !closed else {
-            counters.sendsDropped &+= 1
+            ownCounters.sendsDropped &+= 1
             return false
         }
         let length = packet.count
@@ -213,7 +241,7 @@ public final class BundleTransport {
                 rtcp ? try srtp.protectRTCP(buffer, length: length) : try srtp.protectRTP(buffer, length: length)
             }
         } catch {
-            counters.sendsDropped &+= 1
+            ownCounters.sendsDropped &+= 1
             return false
         }
         packet.removeLast(packet.count - protected)
@@ -233,8 +261,8 @@ public final class BundleTransport {
     }
 
     private func enqueue(_ transmit: Transmit) {
-        counters.datagramsSent &+= 1
-        counters.bytesSent &+= UInt64(transmit.bytes.count)
+        ownCounters.datagramsSent &+= 1
+        ownCounters.bytesSent &+= UInt64(transmit.bytes.count)
         transmits.append(transmit)
     }
 
