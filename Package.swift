@@ -31,6 +31,9 @@ let package = Package(
         .target(name: "RTP", dependencies: ["SkylarkBase"]),
         .target(name: "Opus", dependencies: ["COpus"]),
 
+        // One peer's transport: ICE, then DTLS, then SRTP on one bundled 5-tuple, still sans-IO.
+        .target(name: "Transport", dependencies: ["SkylarkBase", "ICE", "DTLS", "SRTP"]),
+
         // Runtime: UDP sockets and timers over Dispatch.
         .target(name: "UDPRuntime", dependencies: ["SkylarkBase", "CSkylarkShims"]),
 
@@ -39,14 +42,14 @@ let package = Package(
 
         // The server: sessions on one UDP port and the relay, then WHIP/WHEP over HTTP.
         .target(name: "SFU", dependencies: [
-            "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "SRTP", "UDPRuntime", "WebRTC", "CSkylarkShims",
+            "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "SRTP", "Transport", "UDPRuntime", "CSkylarkShims",
         ]),
         .target(name: "WHIP", dependencies: ["HTTP", "SFU", "SkylarkBase"]),
 
         // Persistence: streams, their tokens, admin API tokens and session history in SQLite.
         .target(name: "Store", dependencies: ["CSQLite", "COpenSSL", "SkylarkBase"]),
         // The management API under /api/ and /metrics.
-        .target(name: "AdminAPI", dependencies: ["HTTP", "SFU", "Store", "WHIP", "WebRTC"]),
+        .target(name: "AdminAPI", dependencies: ["HTTP", "SFU", "Store", "WHIP", "Transport"]),
         .executableTarget(name: "Skylark", dependencies: [
             "WHIP", "SFU", "HTTP", "SkylarkBase", "Store", "AdminAPI", "LoadTool",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -54,12 +57,12 @@ let package = Package(
 
         // The W3C / python-webrtc object model over the core.
         .target(name: "WebRTC", dependencies: [
-            "SkylarkBase", "SDP", "STUN", "ICE", "DTLS", "SRTP", "RTP", "Opus", "UDPRuntime",
+            "SkylarkBase", "SDP", "STUN", "ICE", "DTLS", "SRTP", "RTP", "Transport", "Opus", "UDPRuntime",
         ]),
 
         // Load generation and measurement: many real WHEP viewers and WHIP publishers, and the UDP send ceiling.
         .target(name: "LoadTool", dependencies: [
-            "SkylarkBase", "SDP", "ICE", "DTLS", "SRTP", "RTP", "UDPRuntime", "WebRTC",
+            "SkylarkBase", "SDP", "ICE", "DTLS", "SRTP", "RTP", "Transport", "UDPRuntime",
         ]),
 
         // A command-line peer for interop tests and demos.
@@ -74,7 +77,7 @@ let package = Package(
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", "SkylarkBase"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "SkylarkBase"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus", "SkylarkBase"]),
-        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "DTLS", "STUN", "SkylarkTestSupport"]),
+        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "Transport", "DTLS", "STUN", "SkylarkTestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "SkylarkBase"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "WHIP", "WebRTC", "SDP", "HTTP", "Opus", "SkylarkBase", "SkylarkTestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SkylarkBase"]),

@@ -1,6 +1,6 @@
 import HTTP
 import SFU
-import WebRTC
+import Transport
 
 /// `GET /metrics` in the Prometheus text exposition format (version 0.0.4).
 public enum Metrics {

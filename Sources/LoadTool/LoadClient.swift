@@ -2,7 +2,7 @@ import DTLS
 import ICE
 import SkylarkBase
 import UDPRuntime
-import WebRTC
+import Transport
 
 /// A client whose offer was answered, on its way to the shard that will own it.
 struct PendingClient: Sendable {

@@ -3,7 +3,7 @@ import DTLS
 import RTP
 import SkylarkBase
 import UDPRuntime
-import WebRTC
+import Transport
 
 /// What one shard measured, copied out once a second.
 struct ShardSnapshot: Sendable {

@@ -2,7 +2,7 @@ import DTLS
 import ICE
 import RTP
 import SkylarkBase
-import WebRTC
+import Transport
 
 /// What a viewer sends for one kind of media: its own SSRC, and the mapping from the publisher's sequence
 /// numbers and timestamps to its own, kept continuous when the publisher changes (RFC 3550 §5.1 / §8.2).

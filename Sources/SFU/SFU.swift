@@ -9,7 +9,7 @@ import SkylarkBase
 import SRTP
 import Synchronization
 import UDPRuntime
-import WebRTC
+import Transport
 
 /// The media half of the server: WHIP publishers and WHEP viewers on one UDP port, each publisher's RTP relayed
 /// to all of its stream's viewers.

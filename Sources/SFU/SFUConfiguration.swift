@@ -1,5 +1,5 @@
 import SkylarkBase
-import WebRTC
+import Transport
 
 /// How the media side of the server runs.
 public struct SFUConfiguration: Sendable {

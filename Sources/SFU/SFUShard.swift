@@ -6,7 +6,7 @@ import RTP
 import SkylarkBase
 import SRTP
 import UDPRuntime
-import WebRTC
+import Transport
 
 /// A publisher's packet on its way to the viewers another shard owns: copied once per shard, not per viewer.
 struct RelayedPacket: Sendable {

@@ -4,6 +4,7 @@ import ICE
 import SDP
 import SkylarkBase
 import Synchronization
+import Transport
 
 /// A connection to a remote peer (W3C `RTCPeerConnection`, with the members of python-webrtc's `webrtc` package).
 ///

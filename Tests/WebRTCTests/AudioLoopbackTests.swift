@@ -6,6 +6,7 @@ import Testing
 import SkylarkBase
 import SkylarkTestSupport
 @testable import WebRTC
+import Transport
 
 /// Offer/answer between two connections in one process.
 func negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) async throws {

@@ -3,6 +3,7 @@ import ICE
 import SDP
 import SkylarkBase
 import UDPRuntime
+import Transport
 
 /// JSEP (RFC 8829): building offers and answers, and applying local and remote descriptions.
 extension RTCPeerConnection {

@@ -45,6 +45,8 @@ public final class BundleTransport {
         public var drops = DatagramDrops()
         /// RTP/RTCP that could not be sent (no pair yet, no keys yet).
         public var sendsDropped: UInt64 = 0
+
+        public init() {}
     }
 
     public let ice: ICEAgent
