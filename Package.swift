@@ -14,20 +14,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // C libraries from the system (Debian's -dev packages), and one C target for macro wrappers and sendmmsg.
+        // C libraries from the system (Debian's -dev packages), and small C shims by concern: OpenSSL's macros and
+        // record-level helpers; socket calls (sendmmsg/recvmmsg) that must not drag OpenSSL into the UDP runtime.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "CSkylarkShims", dependencies: ["COpenSSL"]),
+        .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
+        .target(name: "CSocketShims"),
+        .target(name: "CMemoryHints"),
 
         // Sans-IO protocol layers: bytes and time in, bytes and events out.
         .target(name: "SkylarkBase"),
         .target(name: "SDP", dependencies: ["SkylarkBase"]),
         .target(name: "STUN", dependencies: ["SkylarkBase", "COpenSSL"]),
         .target(name: "ICE", dependencies: ["SkylarkBase", "STUN"]),
-        .target(name: "DTLS", dependencies: ["SkylarkBase", "COpenSSL", "CSkylarkShims"]),
-        .target(name: "SRTP", dependencies: ["SkylarkBase", "COpenSSL", "CSkylarkShims"]),
+        .target(name: "DTLS", dependencies: ["SkylarkBase", "COpenSSL", "COpenSSLShims"]),
+        .target(name: "SRTP", dependencies: ["SkylarkBase", "COpenSSL", "COpenSSLShims", "CMemoryHints"]),
         .target(name: "RTP", dependencies: ["SkylarkBase"]),
         .target(name: "Opus", dependencies: ["COpus"]),
 
@@ -35,14 +38,14 @@ let package = Package(
         .target(name: "Transport", dependencies: ["SkylarkBase", "ICE", "DTLS", "SRTP"]),
 
         // Runtime: UDP sockets and timers over Dispatch.
-        .target(name: "UDPRuntime", dependencies: ["SkylarkBase", "CSkylarkShims"]),
+        .target(name: "UDPRuntime", dependencies: ["SkylarkBase", "CSocketShims"]),
 
         // HTTP/1.1 server (optionally over TLS) for WHIP/WHEP and the admin API.
-        .target(name: "HTTP", dependencies: ["SkylarkBase", "COpenSSL", "CSkylarkShims"]),
+        .target(name: "HTTP", dependencies: ["SkylarkBase", "COpenSSL", "COpenSSLShims"]),
 
         // The server: sessions on one UDP port and the relay, then WHIP/WHEP over HTTP.
         .target(name: "SFU", dependencies: [
-            "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "SRTP", "Transport", "UDPRuntime", "CSkylarkShims",
+            "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "SRTP", "Transport", "UDPRuntime", "CMemoryHints",
         ]),
         .target(name: "WHIP", dependencies: ["HTTP", "SFU", "SkylarkBase"]),
 

@@ -1,5 +1,5 @@
 import COpenSSL
-import CSkylarkShims
+import COpenSSLShims
 import SkylarkBase
 
 /// One side of a DTLS 1.2 association for DTLS-SRTP (RFC 5764), as a sans-IO state machine.

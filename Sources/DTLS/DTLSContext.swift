@@ -1,5 +1,5 @@
 import COpenSSL
-import CSkylarkShims
+import COpenSSLShims
 
 /// An SRTP protection profile as negotiated by the DTLS `use_srtp` extension (RFC 5764 §4.1.2).
 public struct DTLSSRTPProfile: Hashable, Sendable, CustomStringConvertible {

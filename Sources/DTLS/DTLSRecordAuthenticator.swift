@@ -1,4 +1,4 @@
-import CSkylarkShims
+import COpenSSLShims
 
 /// Checks the AEAD tag of each received record of the established epoch with the peer's write key, before
 /// OpenSSL reads it.

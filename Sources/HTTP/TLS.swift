@@ -1,5 +1,5 @@
 import COpenSSL
-import CSkylarkShims
+import COpenSSLShims
 
 /// Where the server's TLS certificate and key live (PEM files). With this set the server speaks HTTPS only.
 public struct TLSConfiguration: Sendable, Equatable {

@@ -1,4 +1,3 @@
-import CSkylarkShims
 import Dispatch
 import DTLS
 import Glibc

@@ -1,4 +1,4 @@
-import CSkylarkShims
+import CMemoryHints
 import Dispatch
 import DTLS
 import ICE

@@ -1,4 +1,4 @@
-import CSkylarkShims
+import COpenSSLShims
 
 /// HMAC-SHA1 keyed once (RFC 3711 §4.2.1): the inner and outer hash states are computed at creation, so a tag
 /// costs the packet's SHA-1 blocks plus one, and no allocation.

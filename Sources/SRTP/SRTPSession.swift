@@ -1,4 +1,5 @@
-import CSkylarkShims
+import CMemoryHints
+import COpenSSLShims
 
 /// Packet counts of one `SRTPSession`.
 public struct SRTPCounters: Sendable, Hashable {

@@ -1,5 +1,5 @@
 import COpenSSL
-import CSkylarkShims
+import COpenSSLShims
 
 /// The cryptographic transform for one direction of SRTP or of SRTCP: one session key, salt and (for AES-CM)
 /// authentication key, and one OpenSSL cipher context created at setup and only re-IV'd per packet.

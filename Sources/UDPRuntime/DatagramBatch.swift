@@ -1,4 +1,4 @@
-import CSkylarkShims
+import CSocketShims
 import Glibc
 import SkylarkBase
 

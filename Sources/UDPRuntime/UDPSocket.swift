@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSkylarkShims
+import CSocketShims
 import Dispatch
 import SkylarkBase
 

@@ -1,5 +1,5 @@
-#ifndef CSKYLARK_SHIMS_H
-#define CSKYLARK_SHIMS_H
+#ifndef COPENSSL_SHIMS_H
+#define COPENSSL_SHIMS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,37 +33,5 @@ int skylark_ssl_ctx_set_groups(SSL_CTX *ctx, const char *groups);
 /// Installs a DTLS retransmission timer that starts at `initial_ms` and doubles up to 4 s (RFC 6347 §4.2.4.1
 /// allows a shorter first timer; WebRTC peers commonly start well under OpenSSL's default 1 s).
 void skylark_dtls_set_initial_timeout(SSL *ssl, unsigned int initial_ms);
-
-/// Asks the CPU to start loading the cache line at `address` (a hint; never faults).
-static inline void skylark_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
-
-/* Batched UDP I/O (Linux sendmmsg/recvmmsg). */
-
-/// One datagram of a batch: a buffer and a peer address (struct sockaddr_storage bytes).
-typedef struct {
-    const void *data;
-    size_t length;
-    const void *address;      /* struct sockaddr_in or sockaddr_in6 */
-    uint32_t address_length;
-} skylark_datagram_out;
-
-/// Sends up to `count` datagrams with one sendmmsg call (repeated until all are sent or an error).
-/// Returns how many were sent, or -errno when none was.
-int skylark_sendmmsg(int fd, const skylark_datagram_out *datagrams, int count);
-
-typedef struct {
-    void *data;
-    size_t capacity;
-    size_t length;                 /* out */
-    uint8_t address[128];          /* out: struct sockaddr_storage */
-    uint32_t address_length;       /* out */
-    int64_t timestamp_ns;          /* out: when the kernel received it (CLOCK_REALTIME), 0 without SO_TIMESTAMPNS */
-} skylark_datagram_in;
-
-/// Receives up to `count` datagrams without blocking. Returns how many, 0 when none waits, or -errno.
-int skylark_recvmmsg(int fd, skylark_datagram_in *datagrams, int count);
-
-/// setsockopt(SO_TIMESTAMPNS): the kernel stamps each received datagram with its arrival time. Returns 0 or -errno.
-int skylark_enable_receive_timestamps(int fd);
 
 #endif
