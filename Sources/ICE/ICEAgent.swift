@@ -78,6 +78,13 @@ public final class ICEAgent {
 
     private var localCandidates: [ICECandidate] = []
     private var remoteCandidates: [ICECandidate] = []
+    /// Where each remote transport address (with its component) is in `remoteCandidates`: trickle and every
+    /// incoming check look candidates up by address, and `ICECandidate.address` parses its IP each time.
+    private var remoteCandidateIndex: [RemoteKey: Int] = [:]
+    private struct RemoteKey: Hashable {
+        var address: SocketAddress
+        var component: Int
+    }
     private var remoteEndOfCandidates = false
     private var pairs: [Pair] = []
     private var triggeredQueue: [PairKey] = []
@@ -142,9 +149,7 @@ public final class ICEAgent {
         guard state != .closed, candidate.transport.lowercased() == "udp", let address = candidate.address else {
             return
         }
-        if let index = remoteCandidates.firstIndex(where: {
-            $0.address == address && $0.component == candidate.component
-        }) {
+        if let index = remoteCandidateIndex[RemoteKey(address: address, component: candidate.component)] {
             // RFC 8445 §7.3.1.3: the signalled candidate supersedes the peer-reflexive one.
             guard remoteCandidates[index].kind == .prflx, candidate.kind != .prflx else { return }
             remoteCandidates[index] = candidate
@@ -154,8 +159,7 @@ public final class ICEAgent {
             }
             return
         }
-        guard remoteCandidates.count < Self.maximumRemoteCandidates else { return }
-        remoteCandidates.append(candidate)
+        guard appendRemoteCandidate(candidate, address: address) else { return }
         guard !isLite else { return }
         for local in localCandidates { formPair(local: local, remote: candidate) }
     }
@@ -172,6 +176,7 @@ public final class ICEAgent {
         self.localCredentials = localCredentials
         remoteCredentials = nil
         remoteCandidates = []
+        remoteCandidateIndex = [:]
         remoteEndOfCandidates = false
         pairs = []
         triggeredQueue = []
@@ -350,7 +355,7 @@ public final class ICEAgent {
 
         let localCandidate = localCandidates.first { $0.address == local }
         let component = localCandidate?.component ?? 1
-        let remoteCandidate = remoteCandidates.first { $0.address == from && $0.component == component }
+        let remoteCandidate = remoteCandidateIndex[RemoteKey(address: from, component: component)].map { remoteCandidates[$0] }
             ?? learnPeerReflexive(from, priority: message.priority, component: component)
 
         if isLite {
@@ -394,8 +399,17 @@ public final class ICEAgent {
             component: component,
             priority: priority ?? ICECandidate.priority(kind: .prflx, localPreference: 65535, component: component),
             connectionAddress: address.ip.description, port: address.port, kind: .prflx)
-        if remoteCandidates.count < Self.maximumRemoteCandidates { remoteCandidates.append(candidate) }
+        appendRemoteCandidate(candidate, address: address)
         return candidate
+    }
+
+    /// Adds a remote candidate unless there are `maximumRemoteCandidates` already; says whether it did.
+    @discardableResult
+    private func appendRemoteCandidate(_ candidate: ICECandidate, address: SocketAddress) -> Bool {
+        guard remoteCandidates.count < Self.maximumRemoteCandidates else { return false }
+        remoteCandidateIndex[RemoteKey(address: address, component: candidate.component)] = remoteCandidates.count
+        remoteCandidates.append(candidate)
+        return true
     }
 
     private func sendSuccess(to request: STUNMessage, from: SocketAddress, local: SocketAddress) {
