@@ -96,39 +96,3 @@ struct AnswerWriter {
         return parts.count > 5 ? String(parts[5]) : "9"
     }
 }
-
-/// An SDP fragment for PATCH (RFC 8840 §9): trickled candidates, or new credentials for an ICE restart.
-struct SDPFragment: Sendable {
-    var ufrag: String?
-    var password: String?
-    var candidates: [(mid: String?, value: String)] = []
-    var endOfCandidates = false
-
-    /// Reads `application/trickle-ice-sdpfrag`. Unknown lines are ignored; lines must be `x=value`.
-    init(parsing text: String) throws(SFUError) {
-        guard text.utf8.count <= 65_536 else { throw .badFragment("the fragment is larger than 64 KiB") }
-        var mid: String?
-        var lineNumber = 0
-        // `isNewline` covers "\r\n", which Swift treats as one Character.
-        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
-            lineNumber += 1
-            let line = String(rawLine)
-            guard line.count >= 2, line.dropFirst().first == "=" else {
-                throw .badFragment("line \(lineNumber) is not a <type>=<value> line")
-            }
-            guard line.hasPrefix("a=") else { continue }
-            let attribute = line.dropFirst(2)
-            let name = attribute.prefix { $0 != ":" }
-            let value = attribute.count > name.count ? String(attribute.dropFirst(name.count + 1)) : ""
-            switch name {
-            case "ice-ufrag": ufrag = value
-            case "ice-pwd": password = value
-            case "mid": mid = value
-            case "candidate": candidates.append((mid, value))
-            case "end-of-candidates": endOfCandidates = true
-            default: break
-            }
-        }
-        if (ufrag == nil) != (password == nil) { throw .badFragment("a=ice-ufrag and a=ice-pwd must come together") }
-    }
-}

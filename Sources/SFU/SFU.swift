@@ -117,10 +117,12 @@ public final class SFU: @unchecked Sendable {
     /// Applies a PATCH (RFC 9725 §4.3): trickled candidates, or an ICE restart when the fragment has new credentials.
     public func patch(sessionID: String, fragment text: String, ifMatch: String?) async throws(SFUError) -> PatchResult {
         guard let shard = shard(ofSession: sessionID) else { throw .unknownSession }
+        guard let ifMatch else { throw .preconditionRequired }
+        // Parsed here, on the caller's task: the shard's queue carries media and only applies the result.
+        let fragment = try SDPFragment(parsing: text)
         return try await shard.run { () throws(SFUError) -> PatchResult in
             guard let session = shard.session(id: sessionID) else { throw .unknownSession }
-            guard let ifMatch else { throw .preconditionRequired }
-            return try shard.patch(session, fragment: try SDPFragment(parsing: text), ifMatch: ifMatch)
+            return try shard.patch(session, fragment: fragment, ifMatch: ifMatch)
         }
     }
 

@@ -12,6 +12,8 @@ public enum SFUError: Error, Sendable, Equatable, CustomStringConvertible {
     case full
     /// A PATCH body that is not a usable SDP fragment.
     case badFragment(String)
+    /// A PATCH body larger than `SDPFragment.maximumBytes` (its size in bytes).
+    case fragmentTooLarge(Int)
     /// PATCH with an If-Match that is not the session's current ETag (RFC 9725 §4.3.1).
     case preconditionFailed
     /// PATCH without If-Match (RFC 9725 §4.3).
@@ -25,6 +27,8 @@ public enum SFUError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .streamBusy(stream): return "stream \"\(stream)\" already has a publisher"
         case .full: return "the server is at its session limit"
         case let .badFragment(reason): return "unusable SDP fragment: \(reason)"
+        case let .fragmentTooLarge(size):
+            return "the SDP fragment is \(size) bytes; at most \(SDPFragment.maximumBytes) are accepted"
         case .preconditionFailed: return "If-Match does not match the session's current ETag"
         case .preconditionRequired: return "PATCH needs an If-Match header (the ETag, or \"*\" for an ICE restart)"
         }
@@ -40,6 +44,7 @@ extension SFUError {
         case .unknownSession: return 404
         case .streamBusy: return 409
         case .full: return 503
+        case .fragmentTooLarge: return 413
         case .preconditionFailed: return 412
         case .preconditionRequired: return 428
         }

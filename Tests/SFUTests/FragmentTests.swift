@@ -101,12 +101,14 @@ func fragmentError(_ text: String) -> SFUError? {
         }
     }
 
-    @Test func oversizedFragmentIsRefused() {
-        let text = String(repeating: "a=candidate:1 1 udp 1 192.0.2.1 1000 typ host\r\n", count: 2_000)
-        guard case .badFragment = fragmentError(text) else {
-            Issue.record("expected badFragment")
-            return
-        }
+    /// A fragment over the limit is refused with its size, whatever it holds; one at the limit is read.
+    @Test func oversizedFragmentIsRefused() throws {
+        let line = "a=candidate:1 1 udp 1 192.0.2.1 1000 typ host\r\n"
+        let text = String(repeating: line, count: 2_000)
+        #expect(fragmentError(text) == .fragmentTooLarge(text.utf8.count))
+        #expect(SFUError.fragmentTooLarge(text.utf8.count).status == 413)
+        let fits = String(repeating: line, count: SDPFragment.maximumBytes / line.utf8.count)
+        #expect(try SDPFragment(parsing: fits).parsedCandidates.count == SDPFragment.maximumBytes / line.utf8.count)
     }
 
     /// Random and mutated input throws or parses; it never traps.
