@@ -10,18 +10,20 @@ public struct SFUConfiguration: Sendable {
     public var announcedAddresses: [IPAddress]
     /// Sessions beyond this get `SFUError.full`.
     public var maximumSessions: Int
-    /// Seconds without a consent check before a session is dropped (RFC 7675 §5.1 says 30).
-    public var consentTimeout: Duration
+    /// How long a session may take from its offer to a connected DTLS association before it is ended: an offer
+    /// whose client never does ICE holds a slot of `maximumSessions` until then. (Consent of a connected session
+    /// expires after RFC 7675 §5.1's 30 s, in the ICE agent.)
+    public var connectTimeout: Duration
     /// Serial queues the sessions are spread over (1...64); about one per core the server may use.
     public var workers: Int
 
     public init(udpAddress: SocketAddress = SocketAddress(ip: .loopbackV4, port: 8189),
                 announcedAddresses: [IPAddress] = [], maximumSessions: Int = 10_000,
-                consentTimeout: Duration = .seconds(30), workers: Int = 1) {
+                connectTimeout: Duration = .seconds(15), workers: Int = 1) {
         self.udpAddress = udpAddress
         self.announcedAddresses = announcedAddresses
         self.maximumSessions = maximumSessions
-        self.consentTimeout = consentTimeout
+        self.connectTimeout = connectTimeout
         self.workers = workers
     }
 }

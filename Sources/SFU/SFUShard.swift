@@ -43,6 +43,12 @@ final class SFUShard: @unchecked Sendable {
     private var viewers: [String: [MediaSession]] = [:]
     private let outgoing = DatagramBatch()
     private var lastEndCheck: Instant = .zero
+    /// The most sessions the shard had since it last handed free heap back, and when it will next (see `tick`).
+    private var sessionsPeak = 0
+    private var trims: [Instant] = []
+    /// After many sessions ended, the free heap is handed back soon, and again once the session records, logs and
+    /// HTTP exchanges on other queues (which finish later after a burst) have let go of theirs.
+    private static let trimDelays: [Duration] = [.seconds(1), .seconds(10)]
     /// Traffic of sessions that have ended, so totals only grow.
     private(set) var endedTotals = SessionCounters()
     /// Datagrams that matched no session, and everything ended sessions dropped.
@@ -167,6 +173,7 @@ final class SFUShard: @unchecked Sendable {
         session.deadline = transport.nextDeadline
         session.nextReport = session.created + Self.reportInterval()
         sessions[id] = session
+        sessionsPeak = max(sessionsPeak, sessions.count)
         byUfrag[credentials.ufrag] = session
         if directory.shardCount > 1 { directory.setUfrag(credentials.ufrag, shard: index) }
         started.function?(info(session, now: session.created))
@@ -178,9 +185,7 @@ final class SFUShard: @unchecked Sendable {
         let isRestart = fragment.ufrag != nil && fragment.ufrag != session.offer.remoteCredentials.ufrag
         guard ifMatch == "*" || ifMatch == session.etag else { throw .preconditionFailed }
         if isRestart { return restart(session, fragment: fragment) }
-        for (_, value) in fragment.candidates {
-            if let candidate = try? ICECandidate(parsing: value) { session.transport.ice.addRemoteCandidate(candidate) }
-        }
+        for candidate in fragment.parsedCandidates { session.transport.ice.addRemoteCandidate(candidate) }
         if fragment.endOfCandidates { session.transport.ice.setRemoteEndOfCandidates() }
         drain(session)
         return .trickled
@@ -195,9 +200,7 @@ final class SFUShard: @unchecked Sendable {
             session.transport.ice.setRemoteCredentials(ICECredentials(ufrag: ufrag, password: password))
             session.offer.remoteCredentials = (ufrag, password)
         }
-        for (_, value) in fragment.candidates {
-            if let candidate = try? ICECandidate(parsing: value) { session.transport.ice.addRemoteCandidate(candidate) }
-        }
+        for candidate in fragment.parsedCandidates { session.transport.ice.addRemoteCandidate(candidate) }
         byUfrag[old] = nil
         byUfrag[credentials.ufrag] = session
         if directory.shardCount > 1 {
@@ -241,6 +244,12 @@ final class SFUShard: @unchecked Sendable {
             directory.removeViewer(stream: session.stream, shard: index)
         }
         ended.function?(info, reason)
+        // The last session, or half of them (at least 64) since the last trim: a stream ended, a flood expired.
+        if sessionsPeak > 0, sessions.isEmpty || (sessions.count * 2 <= sessionsPeak && sessionsPeak - sessions.count >= 64) {
+            let now = Instant.now()
+            trims = Self.trimDelays.map { now + $0 }
+            sessionsPeak = sessions.count
+        }
     }
 
     /// Every live session's info.
@@ -610,6 +619,12 @@ final class SFUShard: @unchecked Sendable {
         }
         for (session, reason) in finished { end(session, reason: reason) }
         flush()
+        // glibc keeps freed pages in its per-thread arenas: without a trim, after a burst of sessions the server
+        // would stay at its peak size.
+        if let next = trims.first, next <= now {
+            trims.removeFirst()
+            skylark_release_free_memory()
+        }
     }
 
     /// 1 s × a random factor in [0.5, 1.5] (RFC 3550 §6.3.1).
@@ -626,8 +641,8 @@ final class SFUShard: @unchecked Sendable {
             return session.failure ?? "DTLS handshake failed"
         }
         if session.transport.dtls?.state == .closed { return "the client closed DTLS" }
-        if session.connectedAt == nil, now - session.created > configuration.consentTimeout {
-            return "never connected"
+        if session.connectedAt == nil, now - session.created > configuration.connectTimeout {
+            return "never connected: no ICE and DTLS within \(configuration.connectTimeout.seconds) s of the offer"
         }
         return nil
     }

@@ -53,6 +53,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-sessions"), help: "Most WHIP+WHEP sessions at once (SKYLARK_MAX_SESSIONS).")
     var maximumSessions = Int(environment("SKYLARK_MAX_SESSIONS", "10000")) ?? 10_000
 
+    @Option(name: .customLong("connect-timeout"), help: "Seconds a new session may take to connect (ICE and DTLS) before it is ended and its slot freed (SKYLARK_CONNECT_TIMEOUT).")
+    var connectTimeout = Double(environment("SKYLARK_CONNECT_TIMEOUT", "15")) ?? 15
+
     @Option(name: .customLong("workers"), help: "Serial queues the media sessions are spread over, about one per core; default: one per CPU this process may use (SKYLARK_WORKERS).")
     var workers = Int(environment("SKYLARK_WORKERS", "0")) ?? 0
 
@@ -73,6 +76,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--announce takes an IP address (got \"\(address)\")")
         }
         if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard connectTimeout >= 1, connectTimeout <= 600 else { throw ValidationError("--connect-timeout must be 1...600 seconds") }
         guard (0...64).contains(workers) else { throw ValidationError("--workers must be 1...64 (0: one per CPU)") }
     }
 
@@ -87,6 +91,7 @@ struct Serve: AsyncParsableCommand {
         do {
             sfu = try SFU(configuration: SFUConfiguration(udpAddress: udp, announcedAddresses: announce,
                                                           maximumSessions: maximumSessions,
+                                                          connectTimeout: .milliseconds(Int64(connectTimeout * 1000)),
                                                           workers: workers > 0 ? workers : LinuxProcess.allowedCPUCount()))
         } catch {
             throw ValidationError("cannot use UDP \(udpAddress) for media: \(error)")

@@ -135,7 +135,7 @@ import Testing
     /// A client that never sends a connectivity check is dropped after the consent timeout.
     @Test func sessionThatNeverConnectsIsDropped() async throws {
         let sfu = try SFU(configuration: SFUConfiguration(udpAddress: SocketAddress(ip: .loopbackV4, port: 0),
-                                                          consentTimeout: .milliseconds(200)))
+                                                          connectTimeout: .milliseconds(200)))
         defer { sfu.shutdown() }
         let ended = EndedLog()
         sfu.onSessionEnded = { info, reason in ended.add(info.id, reason) }
