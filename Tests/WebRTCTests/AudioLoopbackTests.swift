@@ -187,12 +187,13 @@ func negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) async th
             for index in (packet.count - 10)..<packet.count { packet[index] = UInt8.random(in: 0...255, using: &generator) }
             forged.append(packet)
         }
-        // SRTCP sender report with the sender's SSRC and a garbage tag and index. The E flag (RFC 3711 §3.4) is set
-        // where each profile reads it (before a 16-, 10- or 4-byte tag): without it the packet is refused as
-        // malformed before authentication, which is also a drop, but not the one counted here.
+        // SRTCP sender report with the sender's SSRC and a garbage tag and index. The E flag is set where each
+        // profile reads it: before a 10- or 4-byte tag (RFC 3711 §3.4), or last (AEAD, RFC 7714 §9): without it the
+        // packet is refused as malformed before authentication, which is also a drop, but not the one counted here.
         var trailer = random(16)
         trailer[2] |= 0x80
         trailer[8] |= 0x80
+        trailer[12] |= 0x80
         forged.append([0x80, 200, 0, 6] + Array(rtp[8..<12]) + random(20) + [0x80, 0, 0, 9] + trailer)
         // DTLS: the 15-byte epoch-1 record, a plaintext fatal alert, random epoch-1 records, a ClientHello.
         forged.append([0x17, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 7, 0, 2, 2, 0])
