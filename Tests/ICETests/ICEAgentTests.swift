@@ -5,7 +5,7 @@ import Testing
 @testable import ICE
 
 @Suite struct ICEAgentTests {
-    @Test func twoFullAgentsConnect() {
+    @Test func twoFullAgentsConnect() throws {
         let network = TestNetwork()
         let a = network.add("A", ICEAgent(role: .controlling, localCredentials: .random()),
                             ["10.0.0.1:5000", "[fd00::1]:5000"])
@@ -16,7 +16,8 @@ import Testing
         #expect(network.run(for: .seconds(5)) { connected(a) && connected(b) })
 
         // Both agents select the same path, mirrored.
-        guard let pa = a.agent.selectedPair, let pb = b.agent.selectedPair else { return }
+        let pa = try #require(a.agent.selectedPair)
+        let pb = try #require(b.agent.selectedPair)
         #expect(pa.local.address == pb.remote.address)
         #expect(pa.remote.address == pb.local.address)
         #expect(pa.local.address?.ip.isIPv4 == pa.remote.address?.ip.isIPv4)
@@ -101,7 +102,7 @@ import Testing
         #expect(a.agent.selectedPair?.remote.address == b.agent.selectedPair?.local.address)
     }
 
-    @Test func learnsPeerReflexiveCandidate() {
+    @Test func learnsPeerReflexiveCandidate() throws {
         let network = TestNetwork()
         let a = network.add("A", ICEAgent(role: .controlling, localCredentials: .random()), ["10.0.0.1:5000"])
         let b = network.add("B", ICEAgent(role: .controlled, localCredentials: .random()), ["10.0.0.2:6000"])
@@ -110,7 +111,7 @@ import Testing
         a.agent.addRemoteCandidate(.host(address: SocketAddress("10.0.0.2:6000")!))
         // B never hears of A's candidate: it learns it from A's check.
         #expect(network.run(for: .seconds(5)) { connected(a) && connected(b) })
-        guard let remote = b.agent.selectedPair?.remote else { return }
+        let remote = try #require(b.agent.selectedPair?.remote)
         #expect(remote.kind == .prflx)
         #expect(remote.address == SocketAddress("10.0.0.1:5000"))
         // PRIORITY of the check: type preference 110 with A's local preference.
