@@ -3,8 +3,11 @@ import Testing
 
 @testable import SRTP
 
-/// Numbers for capacity planning. They print rather than assert: the machine decides them, not the code.
-@Suite(.serialized) struct SRTPMeasurementTests {
+/// Numbers for capacity planning, run by `scripts/bench --srtp` only: they print rather than assert (the machine
+/// decides them, not the code), so in a test run they are skipped, not counted as passing.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["SKYLARK_SRTP_BENCH"] == "1",
+                             "a benchmark: scripts/bench --srtp"))
+struct SRTPMeasurementTests {
     /// Protect+unprotect of 200-byte RTP, round-robin over 1 and 2,000 session pairs, with this library's
     /// OpenSSL implementation and with the libsrtp2 reference side by side.
     @Test(arguments: SRTPProtectionProfile.allCases)
