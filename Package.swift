@@ -52,7 +52,7 @@ let package = Package(
         // Persistence: streams, their tokens, admin API tokens and session history in SQLite.
         .target(name: "Store", dependencies: ["CSQLite", "COpenSSL", "SkylarkBase"]),
         // The management API under /api/ and /metrics.
-        .target(name: "AdminAPI", dependencies: ["HTTP", "SFU", "Store", "WHIP", "Transport"]),
+        .target(name: "AdminAPI", dependencies: ["HTTP", "SFU", "Store", "WHIP", "Transport", "SkylarkBase"]),
         .executableTarget(name: "Skylark", dependencies: [
             "WHIP", "SFU", "HTTP", "SkylarkBase", "Store", "AdminAPI", "LoadTool",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

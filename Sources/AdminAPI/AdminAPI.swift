@@ -1,6 +1,7 @@
 import FoundationEssentials
 import HTTP
 import SFU
+import SkylarkBase
 import Store
 import WHIP
 
@@ -128,10 +129,7 @@ public struct AdminAPI: Sendable {
     }
 
     private func authorized(_ request: HTTPRequest) -> Bool {
-        guard let value = request.headers["Authorization"] else { return false }
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
-        let token = String(parts[1])
+        guard let token = request.bearerToken else { return false }
         if let adminToken, constantTimeEqual(adminToken, token) { return true }
         return ((try? store.verifyAPIToken(token)) ?? nil) != nil
     }

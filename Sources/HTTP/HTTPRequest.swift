@@ -49,6 +49,17 @@ public struct HTTPRequest: Sendable, Equatable {
         query = parts.query.map(HTTPRequest.decodeQuery) ?? [:]
     }
 
+    /// The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1; the scheme is case-insensitive), or nil.
+    public var bearerToken: String? {
+        guard let value = headers["Authorization"] else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        var token = parts[1]
+        while token.first == " " || token.first == "\t" { token = token.dropFirst() }
+        while token.last == " " || token.last == "\t" { token = token.dropLast() }
+        return token.isEmpty ? nil : String(token)
+    }
+
     /// The body decoded as UTF-8 (invalid sequences replaced).
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 

@@ -1,3 +1,5 @@
+import SkylarkBase
+
 /// A stream as stored: its tokens are never part of it.
 public struct StreamRecord: Sendable, Equatable {
     /// The stream's name, as used in WHIP/WHEP URLs.
@@ -138,6 +140,6 @@ extension Store {
 
     private static func matches(_ token: String?, _ storedHash: String) -> Bool {
         guard let token, !token.isEmpty, token.utf8.count <= Secret.maximumLength else { return false }
-        return Secret.constantTimeEqual(Secret.hash(token), storedHash)
+        return constantTimeEqual(Secret.hash(token), storedHash)
     }
 }

@@ -1,3 +1,5 @@
+import SkylarkBase
+
 /// Decides who may publish to and watch a stream. The server asks before every POST, PATCH and DELETE.
 public protocol AccessPolicy: Sendable {
     /// Whether `token` (the Bearer token, nil when absent) may publish to `stream`.
@@ -38,14 +40,4 @@ public struct StaticAccessPolicy: AccessPolicy {
         guard let given else { return .unauthorized("this server needs a Bearer token to \(action)") }
         return constantTimeEqual(required, given) ? .allowed : .unauthorized("the token is not valid to \(action) this stream")
     }
-}
-
-/// Compares secrets without an early exit, so timing does not reveal how much matched.
-public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    var difference = UInt8(x.count == y.count ? 0 : 1)
-    for index in 0..<max(x.count, y.count) {
-        difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
-    }
-    return difference == 0
 }

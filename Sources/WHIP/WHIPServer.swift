@@ -1,5 +1,6 @@
 import HTTP
 import SFU
+import SkylarkBase
 import Synchronization
 
 /// How the WHIP/WHEP endpoints behave.
@@ -97,7 +98,7 @@ public struct WHIPServer: Sendable {
         } catch {
             return problem(error, stream: stream)
         }
-        if let token = Self.bearerToken(request) { creators.remember(session: result.id, token: token) }
+        if let token = request.bearerToken { creators.remember(session: result.id, token: token) }
         var response = HTTPResponse(status: 201, body: Array(result.answer.utf8))
         response.headers.add(name: "Content-Type", value: "application/sdp")
         response.headers.add(name: "Location", value: "/\(publishing ? "whip" : "whep")/\(stream)/\(result.id)")
@@ -170,12 +171,12 @@ public struct WHIPServer: Sendable {
     /// PATCH and DELETE: the stream's current token, or the token the session was created with (a rotated token
     /// must not strand the sessions it let in).
     private func authorizeSession(_ request: HTTPRequest, id: String, stream: String, publishing: Bool) async -> HTTPResponse? {
-        if let token = Self.bearerToken(request), creators.created(session: id, with: token) { return nil }
+        if let token = request.bearerToken, creators.created(session: id, with: token) { return nil }
         return await authorize(request, stream: stream, publishing: publishing)
     }
 
     private func authorize(_ request: HTTPRequest, stream: String, publishing: Bool) async -> HTTPResponse? {
-        let token = Self.bearerToken(request)
+        let token = request.bearerToken
         let decision = publishing ? await access.mayPublish(stream: stream, token: token)
                                   : await access.mayView(stream: stream, token: token)
         switch decision {
@@ -227,13 +228,6 @@ public struct WHIPServer: Sendable {
         for server in configuration.iceServers {
             response.headers.add(name: "Link", value: "<\(server)>; rel=\"ice-server\"")
         }
-    }
-
-    static func bearerToken(_ request: HTTPRequest) -> String? {
-        guard let value = request.headers["Authorization"] else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return String(parts[1]).trimmingSpaces
     }
 
     static func mediaType(_ request: HTTPRequest) -> String? {
