@@ -88,3 +88,22 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Coverage-guided fuzz targets (libFuzzer), one per parser an attacker can reach, declared only when
+// scripts/fuzz builds them with `-sanitize=fuzzer,address` (coverage, and libFuzzer's driver to link).
+if Context.environment["SKYLARK_FUZZ"] == "1" {
+    let fuzzTargets: [(String, [Target.Dependency])] = [
+        ("FuzzSDP", ["SDP", "SFU"]),
+        ("FuzzSDPFragment", ["SFU"]),
+        ("FuzzSTUN", ["STUN", "ICE", "SkylarkBase"]),
+        ("FuzzRTP", ["RTP"]),
+        ("FuzzHTTP", ["HTTP"]),
+        ("FuzzTransport", ["Transport", "DTLS", "ICE", "RTP", "SkylarkBase"]),
+    ]
+    package.targets.append(.target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"))
+    package.targets.append(.target(name: "FuzzDriver", dependencies: ["CLibFuzzer"], path: "Fuzz/FuzzDriver"))
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(.executableTarget(name: name, dependencies: dependencies + ["FuzzDriver"],
+                                                 path: "Fuzz/\(name)"))
+    }
+}
