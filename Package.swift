@@ -37,11 +37,12 @@ let package = Package(
         // One peer's transport: ICE, then DTLS, then SRTP on one bundled 5-tuple, still sans-IO.
         .target(name: "Transport", dependencies: ["SkylarkBase", "ICE", "DTLS", "SRTP"]),
 
-        // Runtime: UDP sockets and timers over Dispatch.
-        .target(name: "UDPRuntime", dependencies: ["SkylarkBase", "CSocketShims"]),
+        // Runtime: socket addresses as the kernel takes them, for UDP and TCP alike; UDP sockets and timers over Dispatch.
+        .target(name: "Sockets", dependencies: ["SkylarkBase"]),
+        .target(name: "UDPRuntime", dependencies: ["SkylarkBase", "Sockets", "CSocketShims"]),
 
         // HTTP/1.1 server (optionally over TLS) for WHIP/WHEP and the admin API.
-        .target(name: "HTTP", dependencies: ["SkylarkBase", "COpenSSL", "COpenSSLShims"]),
+        .target(name: "HTTP", dependencies: ["SkylarkBase", "Sockets", "COpenSSL", "COpenSSLShims"]),
 
         // The server: sessions on one UDP port and the relay, then WHIP/WHEP over HTTP.
         .target(name: "SFU", dependencies: [
@@ -65,7 +66,7 @@ let package = Package(
 
         // Load generation and measurement: many real WHEP viewers and WHIP publishers, and the UDP send ceiling.
         .target(name: "LoadTool", dependencies: [
-            "SkylarkBase", "SDP", "ICE", "DTLS", "SRTP", "RTP", "Transport", "UDPRuntime",
+            "SkylarkBase", "SDP", "ICE", "DTLS", "SRTP", "RTP", "Transport", "UDPRuntime", "Sockets",
         ]),
 
         // A command-line peer for interop tests and demos.

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import SkylarkBase
+import Sockets
 
 /// A socket-level failure: the failing call and `errno`.
 public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -44,7 +45,7 @@ enum TCPSocket {
         guard fd >= 0 else { throw HTTPServerError("socket") }
         var yes: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        let bound = withSockaddr(address) { pointer, length in bind(fd, pointer, length) }
+        let bound = address.withSockaddr { pointer, length in bind(fd, pointer, length) }
         guard bound == 0 else {
             let error = HTTPServerError("bind \(address)")
             close(fd)
@@ -65,7 +66,7 @@ enum TCPSocket {
         let result = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        return result == 0 ? socketAddress(storage) : nil
+        return result == 0 ? SocketAddress(storage) : nil
     }
 
     /// Accepts one connection without blocking: the new non-blocking socket and its peer, nil when none waits.
@@ -84,53 +85,7 @@ enum TCPSocket {
         var yes: Int32 = 1
         // Responses go out in one write each; Nagle would only delay them.
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
-        return (fd, socketAddress(storage))
-    }
-
-    static func socketAddress(_ storage: sockaddr_storage) -> SocketAddress? {
-        var storage = storage
-        switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafeBytes(of: &storage) { raw -> SocketAddress? in
-                let sin = raw.load(as: sockaddr_in.self)
-                let ip = withUnsafeBytes(of: sin.sin_addr) { IPAddress(bytes: $0) }
-                return ip.map { SocketAddress(ip: $0, port: UInt16(bigEndian: sin.sin_port)) }
-            }
-        case AF_INET6:
-            return withUnsafeBytes(of: &storage) { raw -> SocketAddress? in
-                let sin6 = raw.load(as: sockaddr_in6.self)
-                let ip = withUnsafeBytes(of: sin6.sin6_addr) { IPAddress(bytes: $0) }
-                return ip.map { SocketAddress(ip: $0, port: UInt16(bigEndian: sin6.sin6_port)) }
-            }
-        default:
-            return nil
-        }
-    }
-
-    static func withSockaddr<R>(_ address: SocketAddress,
-                                _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-        let bytes = address.ip.bytes
-        if address.ip.isIPv4 {
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = address.port.bigEndian
-            withUnsafeMutableBytes(of: &sin.sin_addr) { $0.copyBytes(from: bytes) }
-            return withUnsafePointer(to: &sin) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    body($0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-        } else {
-            var sin6 = sockaddr_in6()
-            sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = address.port.bigEndian
-            withUnsafeMutableBytes(of: &sin6.sin6_addr) { $0.copyBytes(from: bytes) }
-            return withUnsafePointer(to: &sin6) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
-        }
+        return (fd, SocketAddress(storage))
     }
 }
 

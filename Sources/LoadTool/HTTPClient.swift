@@ -1,5 +1,6 @@
 import Glibc
 import SkylarkBase
+import Sockets
 import UDPRuntime
 
 /// Why an HTTP exchange failed.

@@ -1,6 +1,7 @@
 import CSocketShims
 import Glibc
 import SkylarkBase
+import Sockets
 
 /// Datagrams waiting to go out in one `sendmmsg` call: their bytes in one arena, their addresses and the
 /// message vector allocated once, so queueing a datagram allocates nothing.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SkylarkBase
+import Sockets
 
 /// The machine's IP addresses, for host candidates.
 public enum NetworkInterfaces {

@@ -4,6 +4,7 @@ import Glibc
 import CSocketShims
 import Dispatch
 import SkylarkBase
+import Sockets
 
 /// Why a socket operation failed, with the system's reason.
 public struct SocketError: Error, CustomStringConvertible, Sendable {

@@ -27,6 +27,15 @@ extension SocketAddress {
         }
     }
 
+    /// Reads what `accept`, `getsockname` or `recvfrom` filled in.
+    public init?(_ storage: sockaddr_storage) {
+        var storage = storage
+        let length = MemoryLayout<sockaddr_storage>.size
+        guard let address = withUnsafeBytes(of: &storage, { SocketAddress(sockaddr: $0.baseAddress!, length: length) })
+        else { return nil }
+        self = address
+    }
+
     /// Calls `body` with this address as a `sockaddr` of the right family and its length.
     public func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws -> R) rethrows -> R {
         var storage = SockaddrStorage(self)
