@@ -6,10 +6,16 @@ import SDP
 func fuzzSDP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = String(decoding: input(data, size), as: UTF8.self)
     guard let offer = try? SessionDescription(parsing: text) else { return 0 }
-    // What parses must serialise and parse again (the server rewrites nothing, but the library round-trips offers).
-    guard (try? SessionDescription(parsing: offer.text)) != nil else { fatalError("a parsed offer did not re-parse") }
-    _ = try? NegotiatedOffer(offer: offer, publisher: true)
-    _ = try? NegotiatedOffer(offer: offer, publisher: false, preferredVideoCodec: "VP8")
+    // The input's length picks the checks, so each costs one negotiation: a WHIP or a WHEP offer, and for a
+    // quarter of them the round trip the library relies on (what parses serialises and parses again).
+    if size % 4 == 0, (try? SessionDescription(parsing: offer.text)) == nil {
+        fatalError("a parsed offer did not parse again once serialised")
+    }
+    if size % 2 == 0 {
+        _ = try? NegotiatedOffer(offer: offer, publisher: true)
+    } else {
+        _ = try? NegotiatedOffer(offer: offer, publisher: false, preferredVideoCodec: "VP8")
+    }
     return 0
 }
 
