@@ -6,7 +6,7 @@ import SkylarkBase
 /// The minimal offers the load tool sends: one bundled Opus audio section with rtcp-mux, full ICE credentials,
 /// the shared certificate's fingerprint, `setup:actpass` and one host candidate (RFC 8829 §5.2.1 shape).
 public struct OfferWriter: Sendable {
-    public var credentials: ICE.ICECredentials
+    public var credentials: ICECredentials
     public var fingerprint: String
     public var candidate: ICECandidate
     /// Publishers send (WHIP), viewers receive (WHEP).
@@ -14,7 +14,7 @@ public struct OfferWriter: Sendable {
     /// The SSRC a publisher announces.
     public var ssrc: UInt32
 
-    public init(credentials: ICE.ICECredentials, fingerprint: String, candidate: ICECandidate, sends: Bool, ssrc: UInt32 = 0) {
+    public init(credentials: ICECredentials, fingerprint: String, candidate: ICECandidate, sends: Bool, ssrc: UInt32 = 0) {
         self.credentials = credentials
         self.fingerprint = fingerprint
         self.candidate = candidate
@@ -56,7 +56,7 @@ public struct OfferWriter: Sendable {
 
 /// What a client needs from the server's answer.
 public struct AnswerSummary: Sendable {
-    public var credentials: ICE.ICECredentials
+    public var credentials: ICECredentials
     public var fingerprints: [DTLSFingerprint]
     /// The server's `a=setup`: passive makes the client the DTLS client, active the DTLS server.
     public var setup: SetupRole
@@ -77,8 +77,7 @@ public struct AnswerSummary: Sendable {
         guard let index = description.media.firstIndex(where: { $0.port != 0 }) else {
             throw .unreadable("every m= section is rejected")
         }
-        guard let sdpCredentials = description.iceCredentials(forMedia: index) else { throw .unreadable("no ICE credentials") }
-        let credentials = ICE.ICECredentials(ufrag: sdpCredentials.ufrag, password: sdpCredentials.password)
+        guard let credentials = description.iceCredentials(forMedia: index) else { throw .unreadable("no ICE credentials") }
         let fingerprints = description.fingerprints(forMedia: index).map { DTLSFingerprint(algorithm: $0.algorithm, bytes: $0.bytes) }
         guard !fingerprints.isEmpty else { throw .unreadable("no fingerprint") }
         guard let setup = description.setup(forMedia: index), setup == .active || setup == .passive else {

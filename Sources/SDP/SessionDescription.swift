@@ -1,3 +1,5 @@
+import SkylarkBase
+
 /// A parsed SDP session description (RFC 8866): the session-level lines and the media sections.
 ///
 /// Parse with ``init(parsing:limits:)``; serialize with ``text``. Parsing then serializing then parsing

@@ -150,7 +150,7 @@ import Testing
 }
 
 @Suite struct SignallingTests {
-    static let credentials = ICE.ICECredentials(ufrag: "abcd", password: "0123456789abcdefghijkl")
+    static let credentials = ICECredentials(ufrag: "abcd", password: "0123456789abcdefghijkl")
     static let fingerprint = "sha-256 " + (0..<32).map { _ in "AB" }.joined(separator: ":")
 
     @Test func offersParseAsTheServerReadsThem() throws {
@@ -196,7 +196,7 @@ import Testing
 
     @Test func readsTheServersAnswer() throws {
         let answer = try AnswerSummary(parsing: Self.answer())
-        #expect(answer.credentials == ICE.ICECredentials(ufrag: "srv1", password: "serverpassword0123456789"))
+        #expect(answer.credentials == ICECredentials(ufrag: "srv1", password: "serverpassword0123456789"))
         #expect(answer.setup == .passive && answer.dtlsRole == .client)
         #expect(answer.isICELite)
         #expect(answer.candidates.map(\.address) == [SocketAddress(ip: .loopbackV4, port: 8189)])

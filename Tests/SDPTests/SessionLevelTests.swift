@@ -1,3 +1,4 @@
+import SkylarkBase
 import Testing
 
 @testable import SDP

@@ -1,4 +1,5 @@
 import SDP
+import SkylarkBase
 import Testing
 
 @testable import SFU

@@ -378,10 +378,10 @@ extension RTCPeerConnection {
         }
     }
 
-    private func applyRemoteTransport(parsed: SessionDescription, credentials: SDP.ICECredentials,
+    private func applyRemoteTransport(parsed: SessionDescription, credentials: ICECredentials,
                                       fingerprints: [DTLSFingerprint]) {
         guard let transport else { return }
-        let remote = ICECredentials(ufrag: credentials.ufrag, password: credentials.password)
+        let remote = credentials
         if let previous = remoteICECredentials, previous != remote {
             // The remote restarted ICE (RFC 8445 §9): restart ours too, with new local credentials.
             localCredentials = ICECredentials.random()
@@ -418,7 +418,7 @@ extension RTCPeerConnection {
         // The local description may have been edited; its credentials are the ones the remote will use.
         let index = parsed.media.firstIndex { $0.port != 0 } ?? 0
         guard parsed.media.indices.contains(index), let credentials = parsed.iceCredentials(forMedia: index) else { return }
-        let mine = ICECredentials(ufrag: credentials.ufrag, password: credentials.password)
+        let mine = credentials
         if mine != localCredentials {
             localCredentials = mine
             restartTransport()

@@ -1,13 +1,6 @@
-/// An ICE username fragment and password (RFC 8445 §5.3, RFC 8839 §5.4).
-public struct ICECredentials: Sendable, Hashable {
-    public var ufrag: String
-    public var password: String
+import SkylarkBase
 
-    public init(ufrag: String, password: String) {
-        self.ufrag = ufrag
-        self.password = password
-    }
-
+extension ICECredentials {
     /// The `ice-char` set: ALPHA / DIGIT / "+" / "/" (RFC 8839 §5.4).
     static let iceChars = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
