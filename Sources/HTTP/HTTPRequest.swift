@@ -54,9 +54,7 @@ public struct HTTPRequest: Sendable, Equatable {
         guard let value = headers["Authorization"] else { return nil }
         let parts = value.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        var token = parts[1]
-        while token.first == " " || token.first == "\t" { token = token.dropFirst() }
-        while token.last == " " || token.last == "\t" { token = token.dropLast() }
+        let token = trimmingOWS(parts[1])
         return token.isEmpty ? nil : String(token)
     }
 

@@ -222,7 +222,8 @@ final class SFUShard: @unchecked Sendable {
     /// Ends a session: DTLS close_notify, the session leaves every table, `ended` is called.
     func end(_ session: MediaSession, reason: String) {
         guard sessions.removeValue(forKey: session.id) != nil else { return }
-        let info = self.info(session, now: Instant.now())
+        let now = Instant.now()
+        let info = self.info(session, now: now)
         endedTotals.packetsIn &+= info.counters.packetsIn
         endedTotals.bytesIn &+= info.counters.bytesIn
         endedTotals.packetsOut &+= info.counters.packetsOut
@@ -246,7 +247,6 @@ final class SFUShard: @unchecked Sendable {
         ended.function?(info, reason)
         // The last session, or half of them (at least 64) since the last trim: a stream ended, a flood expired.
         if sessionsPeak > 0, sessions.isEmpty || (sessions.count * 2 <= sessionsPeak && sessionsPeak - sessions.count >= 64) {
-            let now = Instant.now()
             trims = Self.trimDelays.map { now + $0 }
             sessionsPeak = sessions.count
         }
