@@ -8,6 +8,12 @@ extension ICECredentials {
     /// (128 bits required), drawn from the system CSPRNG.
     public static func random() -> ICECredentials {
         var generator = SystemRandomNumberGenerator()
+        return random(using: &generator)
+    }
+
+    /// Fresh credentials drawn from `generator`, which must be a CSPRNG outside of tests: the password
+    /// authenticates every check (RFC 8445 §5.3).
+    public static func random(using generator: inout some RandomNumberGenerator) -> ICECredentials {
         func string(_ count: Int) -> String {
             String((0..<count).map { _ in iceChars[Int.random(in: 0..<iceChars.count, using: &generator)] })
         }

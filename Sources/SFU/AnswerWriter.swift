@@ -96,3 +96,18 @@ struct AnswerWriter {
         return parts.count > 5 ? String(parts[5]) : "9"
     }
 }
+
+extension AnswerWriter {
+    /// The body of a 200 answer to an ICE-restart PATCH (RFC 9725 §4.3.2, an SDP fragment as in RFC 8840 §9): the
+    /// new credentials, and per accepted section its m-line, mid and every candidate.
+    static func restartFragment(ufrag: String, password: String, offer: NegotiatedOffer, candidates: [String]) -> String {
+        var lines = ["a=ice-lite", "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)"]
+        for section in offer.sections where section.accepted {
+            lines.append("m=\(section.kind == .video ? "video" : "audio") 9 UDP/TLS/RTP/SAVPF \(section.payloadType)")
+            lines.append("a=mid:\(section.mid)")
+            for candidate in candidates { lines.append("a=candidate:\(candidate)") }
+            lines.append("a=end-of-candidates")
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+}

@@ -89,7 +89,8 @@ public final class SFU: @unchecked Sendable {
                 replace: replace)
             guard case let .claimed(displaced) = claim else { throw .streamBusy(stream) }
             do throws(SFUError) {
-                let session = try shard.makeSession(id: id, role: .publisher, stream: stream, offer: negotiated)
+                let session = try shard.core.makeSession(id: id, role: .publisher, stream: stream, offer: negotiated,
+                                                          now: Instant.now())
                 return ((session.id, session.answer, session.etag), displaced)
             } catch {
                 directory.releasePublisher(stream: stream, sessionID: id)
@@ -109,7 +110,8 @@ public final class SFU: @unchecked Sendable {
         let negotiated = try NegotiatedOffer(offer: Self.parse(offer), publisher: false, preferredVideoCodec: publisherVideo)
         let shard = pickShard()
         return try await shard.run { () throws(SFUError) in
-            let session = try shard.makeSession(id: Identifiers.token(length: 22), role: .viewer, stream: stream, offer: negotiated)
+            let session = try shard.core.makeSession(id: Identifiers.token(length: 22), role: .viewer, stream: stream,
+                                                      offer: negotiated, now: Instant.now())
             return (session.id, session.answer, session.etag)
         }
     }
@@ -121,8 +123,8 @@ public final class SFU: @unchecked Sendable {
         // Parsed here, on the caller's task: the shard's queue carries media and only applies the result.
         let fragment = try SDPFragment(parsing: text)
         return try await shard.run { () throws(SFUError) -> PatchResult in
-            guard let session = shard.session(id: sessionID) else { throw .unknownSession }
-            return try shard.patch(session, fragment: fragment, ifMatch: ifMatch)
+            guard let session = shard.core.session(id: sessionID) else { throw .unknownSession }
+            return try shard.core.patch(session, fragment: fragment, ifMatch: ifMatch, now: Instant.now())
         }
     }
 
@@ -132,8 +134,8 @@ public final class SFU: @unchecked Sendable {
         guard let shard = shard(ofSession: sessionID) else { return false }
         return await withCheckedContinuation { continuation in
             shard.queue.async {
-                guard let session = shard.session(id: sessionID) else { return continuation.resume(returning: false) }
-                shard.end(session, reason: session.failure.map { "\(reason) after \($0)" } ?? reason)
+                guard let session = shard.core.session(id: sessionID) else { return continuation.resume(returning: false) }
+                shard.core.end(session, reason: session.failure.map { "\(reason) after \($0)" } ?? reason, now: Instant.now())
                 shard.flush()
                 continuation.resume(returning: true)
             }
@@ -145,7 +147,7 @@ public final class SFU: @unchecked Sendable {
         var all: [(created: Double, info: SessionInfo)] = []
         for shard in shards {
             let infos = await withCheckedContinuation { continuation in
-                shard.queue.async { continuation.resume(returning: shard.sessionInfos(now: Instant.now())) }
+                shard.queue.async { continuation.resume(returning: shard.core.sessionInfos(now: Instant.now())) }
             }
             all += infos.map { ($0.createdAt, $0) }
         }
@@ -156,7 +158,9 @@ public final class SFU: @unchecked Sendable {
     public func session(id: String) async -> SessionInfo? {
         guard let shard = shard(ofSession: id) else { return nil }
         return await withCheckedContinuation { continuation in
-            shard.queue.async { continuation.resume(returning: shard.session(id: id).map { shard.info($0, now: Instant.now()) }) }
+            shard.queue.async {
+                continuation.resume(returning: shard.core.session(id: id).map { shard.core.info($0, now: Instant.now()) })
+            }
         }
     }
 
@@ -176,7 +180,7 @@ public final class SFU: @unchecked Sendable {
             metrics = await withCheckedContinuation { continuation in
                 shard.queue.async {
                     var partial = sofar
-                    shard.addMetrics(to: &partial)
+                    shard.core.addMetrics(to: &partial)
                     continuation.resume(returning: partial)
                 }
             }

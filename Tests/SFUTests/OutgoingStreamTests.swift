@@ -5,7 +5,10 @@ import Testing
 
 /// Feeds `OutgoingStream` the way the relay does (map, then count the packet).
 struct Relay {
-    var stream = OutgoingStream(ssrc: 0x1234_5678, payloadType: 111, clockRate: 48_000)
+    var stream: OutgoingStream = {
+        var random = SplitMix64(seed: 0x5EED)
+        return OutgoingStream(ssrc: 0x1234_5678, payloadType: 111, clockRate: 48_000, using: &random)
+    }()
     var clock = Instant(nanoseconds: 1_000_000_000)
 
     mutating func send(ssrc: UInt32, sequence: UInt16, timestamp: UInt32) -> (sequence: UInt16, timestamp: UInt32) {
@@ -99,7 +102,7 @@ func expectContinuous(_ packets: [(sequence: UInt16, timestamp: UInt32)], step: 
     }
 
     @Test func viewerSSRCAndPayloadTypeAreItsOwn() {
-        let stream = OutgoingStream(ssrc: 42, payloadType: 109, clockRate: 48_000)
+        let stream = OutgoingStream(ssrc: 42, payloadType: 109, clockRate: 48_000, initialSequence: 7, initialTimestamp: 9)
         #expect(stream.ssrc == 42 && stream.payloadType == 109 && stream.clockRate == 48_000)
     }
 }

@@ -1,0 +1,93 @@
+import DTLS
+import ICE
+import RTP
+import SkylarkBase
+import Transport
+
+/// Traffic counters of a session, for the API, metrics and history.
+public struct SessionCounters: Sendable, Equatable {
+    public var packetsIn: UInt64 = 0
+    public var bytesIn: UInt64 = 0
+    public var packetsOut: UInt64 = 0
+    public var bytesOut: UInt64 = 0
+    /// Packets the client reported lost (viewers, from RTCP receiver reports) or that never arrived (publishers).
+    public var packetsLost: Int64 = 0
+    /// Interarrival jitter in seconds.
+    public var jitter: Double = 0
+    /// Round-trip time from RTCP (viewers) in seconds.
+    public var roundTripTime: Double?
+    /// Datagrams dropped as garbage, unauthenticated or replayed.
+    public var rejected: UInt64 = 0
+}
+
+/// One WHIP (publisher) or WHEP (viewer) session: the transport and what it negotiated.
+final class MediaSession {
+    enum Role: String, Sendable { case publisher, viewer }
+
+    let id: String
+    let role: Role
+    let stream: String
+    let transport: BundleTransport
+    var offer: NegotiatedOffer
+    var etag: String
+    let created: Instant
+    let createdWallClock: UInt64
+    var answer: String
+    /// The client's address once a check arrived; media goes to the selected pair.
+    var remoteAddresses: Set<SocketAddress> = []
+    var connectedAt: Instant?
+    var isConnected: Bool { transport.srtp != nil }
+    var counters = SessionCounters()
+    /// What the relay itself dropped for this session (the transport counts its own).
+    var drops = DatagramDrops()
+    /// Why the transport failed, for the log and the session history.
+    var failure: String?
+    /// The transport's next deadline, as of the last time the session was touched.
+    var deadline: Instant?
+    /// Touched since the last check of whether it should end.
+    var changed = false
+    /// When its next RTCP report is due.
+    var nextReport: Instant = .zero
+
+    // Viewer side
+    var audioOut: OutgoingStream?
+    var videoOut: OutgoingStream?
+    var lastKeyframeRequest: Instant = .zero
+
+    // Publisher side
+    var receiveStatistics: [UInt32: RTPReceiveStatistics] = [:]
+    var lastSenderReport: [UInt32: (middle: UInt32, arrival: Instant)] = [:]
+    /// Recent video packets for answering viewers' NACKs, indexed by sequence number modulo the size.
+    var videoHistory: [[UInt8]?] = []
+    var videoSSRC: UInt32?
+    var audioSSRC: UInt32?
+    /// A fixed SSRC for the RTCP the server sends as a receiver.
+    let rtcpSSRC: UInt32
+
+    init(id: String, role: Role, stream: String, transport: BundleTransport, offer: NegotiatedOffer, etag: String,
+         answer: String, rtcpSSRC: UInt32, now: Instant, wallClock: UInt64) {
+        self.id = id
+        self.role = role
+        self.stream = stream
+        self.transport = transport
+        self.offer = offer
+        self.etag = etag
+        self.answer = answer
+        self.rtcpSSRC = rtcpSSRC
+        self.created = now
+        self.createdWallClock = wallClock
+    }
+
+    static let videoHistorySize = 512
+
+    func rememberVideo(_ packet: UnsafeRawBufferPointer, sequence: UInt16) {
+        if videoHistory.isEmpty { videoHistory = Array(repeating: nil, count: MediaSession.videoHistorySize) }
+        videoHistory[Int(sequence) % MediaSession.videoHistorySize] = Array(packet)
+    }
+
+    func videoPacket(sequence: UInt16) -> [UInt8]? {
+        guard !videoHistory.isEmpty, let packet = videoHistory[Int(sequence) % MediaSession.videoHistorySize],
+              packet.count >= 4, UInt16(packet[2]) << 8 | UInt16(packet[3]) == sequence else { return nil }
+        return packet
+    }
+}
