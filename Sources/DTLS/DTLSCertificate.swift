@@ -1,4 +1,5 @@
 import COpenSSL
+import SkylarkBase
 
 /// A private key and its self-signed X.509 certificate, as WebRTC uses for DTLS (RFC 8827 §6.5): ECDSA P-256,
 /// identified to the peer only by its fingerprint in SDP.
@@ -8,7 +9,7 @@ public final class DTLSCertificate: @unchecked Sendable {
     let key: OpaquePointer
     let certificate: OpaquePointer
     /// The SHA-256 fingerprint to put in `a=fingerprint`.
-    public let fingerprint: DTLSFingerprint
+    public let fingerprint: CertificateFingerprint
 
     /// Generates a fresh ECDSA P-256 key and a self-signed certificate valid from a day ago for `validDays` days.
     public init(commonName: String = "skylark", validDays: Int = 30) throws(DTLSError) {
@@ -59,7 +60,7 @@ public final class DTLSCertificate: @unchecked Sendable {
     }
 
     /// The digest of a DER certificate with the named hash (sha-1, sha-224, sha-256, sha-384, sha-512).
-    static func fingerprint(of x509: OpaquePointer, algorithm: String) -> DTLSFingerprint? {
+    static func fingerprint(of x509: OpaquePointer, algorithm: String) -> CertificateFingerprint? {
         let md: OpaquePointer?
         switch algorithm.lowercased() {
         case "sha-1": md = EVP_sha1()
@@ -72,6 +73,6 @@ public final class DTLSCertificate: @unchecked Sendable {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         guard X509_digest(x509, md, &digest, &length) == 1 else { return nil }
-        return DTLSFingerprint(algorithm: algorithm, bytes: Array(digest.prefix(Int(length))))
+        return CertificateFingerprint(algorithm: algorithm, bytes: Array(digest.prefix(Int(length))))
     }
 }

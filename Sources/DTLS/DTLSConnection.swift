@@ -40,9 +40,9 @@ public final class DTLSConnection {
     public let role: Role
     public private(set) var state: State = .new
     /// Fingerprints the remote certificate must match (from the remote SDP); empty means "not known yet".
-    public var remoteFingerprints: [DTLSFingerprint]
+    public var remoteFingerprints: [CertificateFingerprint]
     /// The remote certificate's fingerprint once seen (SHA-256, or the SDP's algorithm).
-    public private(set) var remoteCertificateFingerprint: DTLSFingerprint?
+    public private(set) var remoteCertificateFingerprint: CertificateFingerprint?
     /// Largest datagram `pollTransmit` returns.
     public let mtu: Int
     /// The negotiated cipher suite's IANA name once connected (what webrtc-stats calls `dtlsCipher`).
@@ -68,7 +68,7 @@ public final class DTLSConnection {
     /// Records a datagram is demultiplexed to DTLS by its first byte, 20...63 (RFC 7983 §7).
     public static func looksLikeDTLS(firstByte: UInt8) -> Bool { (20...63).contains(firstByte) }
 
-    public init(context: DTLSContext, role: Role, remoteFingerprints: [DTLSFingerprint] = [], mtu: Int = 1200,
+    public init(context: DTLSContext, role: Role, remoteFingerprints: [CertificateFingerprint] = [], mtu: Int = 1200,
                 initialRetransmitMilliseconds: UInt32 = 100) throws(DTLSError) {
         guard let ssl = SSL_new(context.context) else { throw .setupFailed(DTLSError.openSSLErrors("SSL_new")) }
         guard let readBIO = BIO_new(BIO_s_mem()), let writeBIO = BIO_new(BIO_s_mem()) else {

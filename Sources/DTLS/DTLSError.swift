@@ -1,4 +1,5 @@
 import COpenSSL
+import SkylarkBase
 
 /// Why a DTLS operation failed.
 public enum DTLSError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -9,7 +10,7 @@ public enum DTLSError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The established association ended on an authenticated fatal alert or protocol error from the peer.
     case associationFailed(String)
     /// The peer's certificate does not match any fingerprint from its SDP (RFC 8842 §5).
-    case fingerprintMismatch(expected: [DTLSFingerprint], actual: DTLSFingerprint?)
+    case fingerprintMismatch(expected: [CertificateFingerprint], actual: CertificateFingerprint?)
     /// The peer did not offer any SRTP protection profile we support (RFC 5764 §4.1.2).
     case noSRTPProfile
     /// Data was sent before the handshake completed or after close.

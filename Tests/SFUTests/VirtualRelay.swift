@@ -255,7 +255,7 @@ final class VirtualClient {
     }
 
     /// Applies the server's answer: its credentials, fingerprint and host candidate; the server is the DTLS server.
-    func accept(credentials remote: ICECredentials, fingerprint: DTLSFingerprint, server: SocketAddress) {
+    func accept(credentials remote: ICECredentials, fingerprint: CertificateFingerprint, server: SocketAddress) {
         transport.ice.setRemoteCredentials(remote)
         transport.ice.addRemoteCandidate(.host(address: server))
         transport.ice.setRemoteEndOfCandidates()

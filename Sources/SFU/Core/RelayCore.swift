@@ -141,9 +141,7 @@ final class RelayCore {
         // server the DTLS client.
         let dtlsRole: DTLSConnection.Role = offer.remoteSetup == .passive ? .client : .server
         do {
-            try transport.configureDTLS(role: dtlsRole, remoteFingerprints: offer.fingerprints.map {
-                DTLSFingerprint(algorithm: $0.algorithm, bytes: $0.bytes)
-            })
+            try transport.configureDTLS(role: dtlsRole, remoteFingerprints: offer.fingerprints)
         } catch {
             directory.release(sessionID: id, ufrags: [], addresses: [])
             throw .badOffer("DTLS cannot start: \(error)")

@@ -228,9 +228,7 @@ extension RTCPeerConnection {
         guard let activeIndex = active?.index, let credentials = parsed.iceCredentials(forMedia: activeIndex) else {
             throw RTCException.invalidAccess("the description has no ICE credentials (a=ice-ufrag / a=ice-pwd)")
         }
-        let fingerprints = parsed.fingerprints(forMedia: activeIndex).map {
-            DTLSFingerprint(algorithm: $0.algorithm, bytes: $0.bytes)
-        }
+        let fingerprints = parsed.fingerprints(forMedia: activeIndex)
         guard !fingerprints.isEmpty else {
             throw RTCException.invalidAccess("the description has no DTLS fingerprint (a=fingerprint)")
         }
@@ -363,7 +361,7 @@ extension RTCPeerConnection {
         configureDTLS(role: role, fingerprints: fingerprints)
     }
 
-    private func configureDTLS(role: DTLSConnection.Role, fingerprints: [DTLSFingerprint]) {
+    private func configureDTLS(role: DTLSConnection.Role, fingerprints: [CertificateFingerprint]) {
         guard let transport else { return }
         do {
             try transport.configureDTLS(role: role, remoteFingerprints: fingerprints)
@@ -379,7 +377,7 @@ extension RTCPeerConnection {
     }
 
     private func applyRemoteTransport(parsed: SessionDescription, credentials: ICECredentials,
-                                      fingerprints: [DTLSFingerprint]) {
+                                      fingerprints: [CertificateFingerprint]) {
         guard let transport else { return }
         let remote = credentials
         if let previous = remoteICECredentials, previous != remote {
