@@ -105,6 +105,7 @@ public final class ICEAgent {
     private var lastConsent: Instant?
     private var stateBeforeDisconnect: ICEConnectionState = .connected
 
+    private var random: any RandomNumberGenerator
     private var transmits: [ICETransmit] = []
     private var transmitHead = 0
     private var events: [ICEEvent] = []
@@ -112,13 +113,16 @@ public final class ICEAgent {
 
     /// - Parameters:
     ///   - role: the initial role (a lite agent is always controlled).
-    ///   - tieBreaker: for role conflicts (RFC 8445 §7.3.1.1); random by default.
-    public init(role: ICERole, isLite: Bool = false, localCredentials: ICECredentials,
-                tieBreaker: UInt64 = .random(in: 0 ... .max)) {
+    ///   - tieBreaker: for role conflicts (RFC 8445 §7.3.1.1); drawn from `random` by default.
+    ///   - random: where transaction IDs, the tie-breaker and consent intervals come from: the system CSPRNG
+    ///     unless a test passes a seeded generator.
+    public init(role: ICERole, isLite: Bool = false, localCredentials: ICECredentials, tieBreaker: UInt64? = nil,
+                random: any RandomNumberGenerator = SystemRandomNumberGenerator()) {
         self.role = isLite ? .controlled : role
         self.isLite = isLite
         self.localCredentials = localCredentials
-        self.tieBreaker = tieBreaker
+        self.random = random
+        self.tieBreaker = tieBreaker ?? .random(in: 0 ... .max, using: &self.random)
     }
 
     // MARK: - Configuration
@@ -568,7 +572,7 @@ public final class ICEAgent {
     private func sendCheck(index: Int, useCandidate: Bool, isConsent: Bool, now: Instant) {
         guard let credentials = remoteCredentials else { return }
         let pair = pairs[index]
-        var request = STUNMessage(messageClass: .request, transactionID: STUNMessage.randomTransactionID())
+        var request = STUNMessage(messageClass: .request, transactionID: STUNMessage.randomTransactionID(using: &random))
         // RFC 8445 §7.2.2: USERNAME is "<remote ufrag>:<local ufrag>"; §7.1.1 PRIORITY as if peer-reflexive.
         request.username = credentials.ufrag + ":" + localCredentials.ufrag
         request.priority = ICECandidate.priority(kind: .prflx, localPreference: UInt16(truncatingIfNeeded: pair.local.priority >> 8),
@@ -596,11 +600,11 @@ public final class ICEAgent {
         guard !isLite, !restarting, let selectedKey, remoteCredentials != nil,
               state == .connected || state == .completed || state == .disconnected else { return }
         guard let due = nextConsentAt else {
-            nextConsentAt = now + Self.randomConsentInterval()
+            nextConsentAt = now + randomConsentInterval()
             return
         }
         guard now >= due else { return }
-        nextConsentAt = now + Self.randomConsentInterval()
+        nextConsentAt = now + randomConsentInterval()
         if pairIndex(selectedKey) == nil { return }
         // One consent transaction at a time; a pending one keeps retransmitting.
         if transactions.values.contains(where: { $0.isConsent }) { return }
@@ -610,9 +614,8 @@ public final class ICEAgent {
         }
     }
 
-    private static func randomConsentInterval() -> Duration {
-        var generator = SystemRandomNumberGenerator()
-        return .milliseconds(Int64.random(in: consentInterval, using: &generator))
+    private func randomConsentInterval() -> Duration {
+        .milliseconds(Int64.random(in: Self.consentInterval, using: &random))
     }
 
     private func noteConsent(_ now: Instant) {

@@ -35,6 +35,11 @@ public struct STUNMessage: Sendable, Equatable {
     /// A 12-byte random transaction ID from the system's CSPRNG (RFC 8489 §6: must be uniformly random).
     public static func randomTransactionID() -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
+        return randomTransactionID(using: &generator)
+    }
+
+    /// A 12-byte transaction ID from `generator` (a CSPRNG outside of tests: RFC 8489 §6 wants it uniformly random).
+    public static func randomTransactionID(using generator: inout some RandomNumberGenerator) -> [UInt8] {
         var id: [UInt8] = []
         id.reserveCapacity(12)
         for _ in 0..<3 { id.appendUInt32(generator.next()) }
