@@ -37,7 +37,9 @@ let package = Package(
         // One peer's transport: ICE, then DTLS, then SRTP on one bundled 5-tuple, still sans-IO.
         .target(name: "Transport", dependencies: ["SkylarkBase", "ICE", "DTLS", "SRTP"]),
 
-        // Runtime: socket addresses as the kernel takes them, for UDP and TCP alike; UDP sockets and timers over Dispatch.
+        // Runtime: the process's clocks, /proc and callback slots (only drivers read them); socket addresses as the
+        // kernel takes them, for UDP and TCP alike; UDP sockets over Dispatch.
+        .target(name: "Runtime", dependencies: ["SkylarkBase"]),
         .target(name: "Sockets", dependencies: ["SkylarkBase"]),
         .target(name: "UDPRuntime", dependencies: ["SkylarkBase", "Sockets", "CSocketShims"]),
 
@@ -46,27 +48,27 @@ let package = Package(
 
         // The server: sessions on one UDP port and the relay, then WHIP/WHEP over HTTP.
         .target(name: "SFU", dependencies: [
-            "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "SRTP", "Transport", "UDPRuntime", "CMemoryHints",
+            "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "SRTP", "Transport", "Runtime", "UDPRuntime", "CMemoryHints",
         ]),
         .target(name: "WHIP", dependencies: ["HTTP", "SFU", "SkylarkBase"]),
 
         // Persistence: streams, their tokens, admin API tokens and session history in SQLite.
-        .target(name: "Store", dependencies: ["CSQLite", "COpenSSL", "SkylarkBase"]),
+        .target(name: "Store", dependencies: ["CSQLite", "COpenSSL", "SkylarkBase", "Runtime"]),
         // The management API under /api/ and /metrics.
         .target(name: "AdminAPI", dependencies: ["HTTP", "SFU", "Store", "WHIP", "Transport", "SkylarkBase"]),
         .executableTarget(name: "Skylark", dependencies: [
-            "WHIP", "SFU", "HTTP", "SkylarkBase", "Store", "AdminAPI", "LoadTool",
+            "WHIP", "SFU", "HTTP", "SkylarkBase", "Runtime", "Store", "AdminAPI", "LoadTool",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // The W3C / python-webrtc object model over the core.
         .target(name: "WebRTC", dependencies: [
-            "SkylarkBase", "SDP", "STUN", "ICE", "DTLS", "SRTP", "RTP", "Transport", "Opus", "UDPRuntime",
+            "SkylarkBase", "SDP", "STUN", "ICE", "DTLS", "SRTP", "RTP", "Transport", "Opus", "Runtime", "UDPRuntime",
         ]),
 
         // Load generation and measurement: many real WHEP viewers and WHIP publishers, and the UDP send ceiling.
         .target(name: "LoadTool", dependencies: [
-            "SkylarkBase", "SDP", "ICE", "DTLS", "SRTP", "RTP", "Transport", "UDPRuntime", "Sockets",
+            "SkylarkBase", "SDP", "ICE", "DTLS", "SRTP", "RTP", "Transport", "Runtime", "UDPRuntime", "Sockets",
         ]),
 
         // A command-line peer for interop tests and demos.
@@ -74,17 +76,18 @@ let package = Package(
 
         .target(name: "SkylarkTestSupport", dependencies: ["WebRTC", "Opus"], path: "Tests/SkylarkTestSupport"),
         .testTarget(name: "SkylarkBaseTests", dependencies: ["SkylarkBase"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "SkylarkBase"], resources: [.copy("Offers")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "SkylarkBase"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "SkylarkBase"]),
-        .testTarget(name: "DTLSTests", dependencies: ["DTLS"]),
+        .testTarget(name: "DTLSTests", dependencies: ["DTLS", "Runtime"]),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", "SkylarkBase"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "SkylarkBase"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus", "SkylarkBase"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "Transport", "DTLS", "STUN", "SkylarkTestSupport"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "SkylarkBase"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "WHIP", "WebRTC", "Transport", "ICE", "DTLS", "RTP", "SDP", "HTTP", "Opus",
-                                                    "SkylarkBase", "SkylarkTestSupport"]),
+                                                    "SkylarkBase", "Runtime", "SkylarkTestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SkylarkBase"]),
         .testTarget(name: "LoadToolTests", dependencies: ["LoadTool", "SkylarkBase"]),
     ],

@@ -1,3 +1,4 @@
+import Runtime
 import SkylarkBase
 
 /// What `skylark load` runs.

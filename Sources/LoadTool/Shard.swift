@@ -1,6 +1,7 @@
 import Dispatch
 import DTLS
 import RTP
+import Runtime
 import SkylarkBase
 import UDPRuntime
 import Transport

@@ -1,4 +1,5 @@
 import Glibc
+import Runtime
 import SkylarkBase
 
 /// Readings from `/proc` and `getrusage`, for CPU and memory figures measured outside the server.

@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-import SkylarkBase
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A 64-bit NTP timestamp (RFC 3550 §4): seconds since 1900-01-01 and a 32-bit binary fraction.
 public struct NTPTime: Sendable, Hashable {
     /// Seconds between the NTP epoch (1900) and the Unix epoch (1970).
@@ -41,10 +34,5 @@ public struct NTPTime: Sendable, Hashable {
     public var unixNanoseconds: UInt64 {
         let since1970 = UInt64(seconds) &- NTPTime.unixEpochOffset
         return since1970 &* 1_000_000_000 &+ (UInt64(fraction) * 1_000_000_000) >> 32
-    }
-
-    /// The current wall-clock time (`CLOCK_REALTIME`).
-    public static func now() -> NTPTime {
-        NTPTime(unixNanoseconds: WallClock.nanosecondsSince1970())
     }
 }

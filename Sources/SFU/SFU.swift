@@ -3,6 +3,7 @@ import DTLS
 import Glibc
 import ICE
 import RTP
+import Runtime
 import SDP
 import SkylarkBase
 import SRTP

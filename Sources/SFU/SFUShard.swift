@@ -1,6 +1,7 @@
 import CMemoryHints
 import Dispatch
 import DTLS
+import Runtime
 import SkylarkBase
 import UDPRuntime
 

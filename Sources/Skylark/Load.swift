@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LoadTool
+import Runtime
 import SkylarkBase
 
 struct Load: ParsableCommand {

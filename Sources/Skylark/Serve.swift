@@ -3,6 +3,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import HTTP
+import Runtime
 import SFU
 import SkylarkBase
 import Store

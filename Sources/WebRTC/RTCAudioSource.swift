@@ -1,5 +1,6 @@
 import Glibc
 import Opus
+import Runtime
 import SkylarkBase
 import Synchronization
 

@@ -1,4 +1,5 @@
 import Dispatch
+import Runtime
 import SkylarkBase
 import Synchronization
 import UDPRuntime

@@ -2,6 +2,7 @@ import DTLS
 import ICE
 import Opus
 import RTP
+import Runtime
 import SkylarkBase
 
 /// Moving packets: the network and timer entry points, RTP out of senders and into receivers, RTCP reports,
@@ -228,7 +229,7 @@ extension RTCPeerConnection {
         for transceiver in transceivers where !transceiver.stopped {
             let state = transceiver.sender.state.withLock { $0 }
             guard state.sentFirstPacket else { continue }
-            let ntp = NTPTime.now()
+            let ntp = NTPTime(unixNanoseconds: WallClock.nanosecondsSince1970())
             var packet = RTCPPacket.serializeCompound([
                 .senderReport(SenderReport(ssrc: transceiver.sender.ssrc, ntpTimestamp: ntp,
                                            rtpTimestamp: state.lastPacketTimestamp,

@@ -1,3 +1,4 @@
+import Runtime
 import SkylarkBase
 import Synchronization
 import Testing
