@@ -30,7 +30,7 @@ public struct RTCConfiguration: Sendable {
     public var iceLite: Bool
     /// The DTLS certificate and settings; by default one generated per process and shared.
     public var dtlsContext: DTLSContext?
-    /// Where packets and timers go: real UDP (default) or a `SimulatedNetwork`.
+    /// Where packets and timers go: real UDP (default), or any `PeerNetwork`, e.g. an in-memory one for tests.
     public var network: PeerNetwork?
 
     public init(iceServers: [RTCIceServer] = [], bindAddresses: [IPAddress] = [], includeLoopback: Bool = false,

@@ -1,5 +1,6 @@
 import Testing
 import SkylarkBase
+import SkylarkTestSupport
 @testable import WebRTC
 
 @Suite struct APIBehaviourTests {

@@ -5,7 +5,7 @@ import Synchronization
 import UDPRuntime
 
 /// Where a peer connection's datagrams and timers live: real UDP sockets and the monotonic clock
-/// (`UDPPeerNetwork`, the default), or `SimulatedNetwork` for deterministic tests with loss and reordering.
+/// (`UDPPeerNetwork`, the default), or an in-memory network with a virtual clock (the tests' `SimulatedNetwork`).
 ///
 /// Every callback runs on the queue the peer connection passes in.
 public protocol PeerNetwork: AnyObject, Sendable {
