@@ -40,6 +40,29 @@ import Testing
         #expect(b.agent.stats.consentRequestsSent > 5)
     }
 
+    /// RFC 8445 §14.3: checks are retransmitted, so a link losing a third of its datagrams and reordering them
+    /// still connects, both sides agreeing on the pair; consent then survives a lossy link.
+    @Test(arguments: [UInt64(1), 2, 3, 4])
+    func agentsConnectOverALossyReorderingLink(seed: UInt64) throws {
+        let network = TestNetwork(conditions: .init(loss: 0.33, delay: .milliseconds(30), jitter: .milliseconds(40)),
+                                  seed: seed)
+        let a = network.add("A", ICEAgent(role: .controlling, localCredentials: .random(), tieBreaker: seed),
+                            ["10.0.0.1:5000"])
+        let b = network.add("B", ICEAgent(role: .controlled, localCredentials: .random(), tieBreaker: seed + 1),
+                            ["10.0.0.2:6000"])
+        network.exchange(a, b)
+        #expect(network.run(for: .seconds(10)) { connected(a) && connected(b) })
+        #expect(network.wire.counters.lost > 0, "the link lost datagrams")
+        let pa = try #require(a.agent.selectedPair)
+        let pb = try #require(b.agent.selectedPair)
+        #expect(pa.local.address == pb.remote.address && pa.remote.address == pb.local.address)
+
+        // Consent checks are not retransmitted; one answered in 30 s keeps the pair (RFC 7675 §5.1).
+        network.wire.conditions.loss = 0.1
+        network.run(for: .seconds(60))
+        #expect(connected(a) && connected(b), "consent outlives a lossy link")
+    }
+
     @Test func fullAgentConnectsToLiteAgent() {
         let network = TestNetwork()
         let full = network.add("full", ICEAgent(role: .controlling, localCredentials: .random()), ["192.0.2.10:40000"])

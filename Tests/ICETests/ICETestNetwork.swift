@@ -1,10 +1,11 @@
 import SkylarkBase
 import Testing
+import VirtualNetwork
 
 @testable import ICE
 
-/// An in-memory network with virtual time: delivers each agent's transmits to the agent owning the destination
-/// after a fixed one-way latency and fires timers at their deadlines.
+/// ICE agents on a `VirtualNetwork`: delivers each agent's transmits to the agent owning the destination as the
+/// network's conditions say (10 ms one way by default) and fires the agents' timers at their deadlines.
 final class TestNetwork {
     final class Node {
         let name: String
@@ -32,24 +33,19 @@ final class TestNetwork {
         }
     }
 
-    private struct InFlight {
-        var deliverAt: Instant
-        var transmit: ICETransmit
-    }
-
+    var wire: VirtualNetwork
     /// Virtual time starts here.
-    let start = Instant(nanoseconds: 1_000_000_000)
-    lazy var now = start
-    let latency: Duration
+    let start: Instant
+    var now: Instant { wire.now }
     var nodes: [Node] = []
-    /// Return true to drop a datagram.
+    /// Return true to drop a datagram before it reaches the wire.
     var drop: (ICETransmit) -> Bool = { _ in false }
     var delivered = 0
     var rejected = 0
-    private var inFlight: [InFlight] = []
 
-    init(latency: Duration = .milliseconds(10)) {
-        self.latency = latency
+    init(conditions: VirtualNetwork.Conditions = .init(), seed: UInt64 = 1) {
+        wire = VirtualNetwork(conditions: conditions, seed: seed)
+        start = wire.now
     }
 
     @discardableResult
@@ -76,7 +72,7 @@ final class TestNetwork {
         for node in nodes {
             while let transmit = node.agent.pollTransmit() {
                 #expect(node.addresses.contains(transmit.source), "\(node.name) sent from a foreign address")
-                if !drop(transmit) { inFlight.append(InFlight(deliverAt: now + latency, transmit: transmit)) }
+                if !drop(transmit) { wire.send(transmit.bytes, from: transmit.source, to: transmit.destination) }
             }
             while let event = node.agent.pollEvent() {
                 node.events.append(event)
@@ -86,13 +82,10 @@ final class TestNetwork {
     }
 
     private func deliverDue() {
-        let due = inFlight.filter { $0.deliverAt <= now }
-        inFlight.removeAll { $0.deliverAt <= now }
-        for packet in due {
-            guard let node = nodes.first(where: { $0.addresses.contains(packet.transmit.destination) }) else { continue }
-            let accepted = packet.transmit.bytes.withUnsafeBytes {
-                node.agent.handleReceive($0, from: packet.transmit.source, localAddress: packet.transmit.destination,
-                                         now: now)
+        while let packet = wire.nextDue() {
+            guard let node = nodes.first(where: { $0.addresses.contains(packet.to) }) else { continue }
+            let accepted = packet.bytes.withUnsafeBytes {
+                node.agent.handleReceive($0, from: packet.from, localAddress: packet.to, now: now)
             }
             if accepted { delivered += 1 } else { rejected += 1 }
             collect()
@@ -116,16 +109,16 @@ final class TestNetwork {
                 }
             }
             if condition() { return true }
-            var next: Instant? = inFlight.map(\.deliverAt).min()
+            var next: Instant? = wire.nextArrival
             for node in nodes {
                 if let deadline = node.agent.nextDeadline { next = next.map { min($0, deadline) } ?? deadline }
             }
             guard let target = next, target <= end else {
-                now = end
+                wire.advance(to: end)
                 return condition()
             }
             // A deadline in the past means "now"; time never goes backwards.
-            now = max(now, target)
+            wire.advance(to: target)
         }
     }
 }

@@ -26,6 +26,32 @@ import Testing
         #expect(session.counters.packetsOut == 50)
     }
 
+    /// A lossy, reordering uplink: the relay forwards in arrival order but keeps the publisher's numbering (one
+    /// offset, RFC 3550 §5.1), so the viewer's jitter buffer can restore the order and sees the gaps as losses.
+    @Test func uplinkLossAndReorderingReachTheViewerAsTheyWere() throws {
+        let relay = try VirtualRelay()
+        let publisher = try relay.publish(stream: "live")
+        let viewer = try relay.play(stream: "live")
+        relay.wire.linkConditions[publisher.address] = .init(loss: 0.1, delay: .milliseconds(20), jitter: .milliseconds(50))
+        relay.send(from: publisher, audioPackets: 200)
+        relay.run(for: .milliseconds(200))
+
+        let published = viewer.rtp.map { UInt16($0.payload[1]) << 8 | UInt16($0.payload[2]) }
+        let arrived = try #require(relay.session(of: publisher)).counters.packetsIn
+        #expect((150..<195).contains(arrived), "the uplink lost about a tenth: \(arrived) of 200 arrived")
+        #expect(UInt64(viewer.rtp.count) == arrived && Set(published).count == viewer.rtp.count,
+                "every packet that reached the server reached the viewer, once")
+        let offsets = Set(zip(viewer.rtp, published).map { $0.header.sequenceNumber &- $1 })
+        #expect(offsets.count == 1, "one sequence offset for every packet: \(offsets.sorted())")
+        let reordered = zip(published, published.dropFirst()).filter { Int16(bitPattern: $1 &- $0) < 0 }.count
+        #expect(reordered > 5, "the link reordered packets, and the viewer got them in arrival order")
+        for (received, sequence) in zip(viewer.rtp, published) {
+            #expect(received.header.timestamp &- viewer.rtp[0].header.timestamp
+                == UInt32(bitPattern: Int32(Int16(bitPattern: sequence &- published[0])) &* 960),
+                "timestamps follow the publisher's")
+        }
+    }
+
     @Test func viewersBeforeThePublisherHearItWhenItArrives() throws {
         let relay = try VirtualRelay()
         let early = try relay.play(stream: "live")

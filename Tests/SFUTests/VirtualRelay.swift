@@ -5,15 +5,18 @@ import SDP
 import SkylarkBase
 import Testing
 import Transport
+import VirtualNetwork
 
 @testable import SFU
 
 /// Relay cores and clients wired together in memory on a virtual clock: no sockets, no queues, no sleeps. Each
 /// client is a full ICE agent (controlling), a DTLS client and SRTP — the library's own `BundleTransport` — at
 /// its own address; the cores are the server's shards sharing one `SFUDirectory`, and datagrams reach the shard
-/// the way `SFU.route` sends them.
+/// the way `SFU.route` sends them. Every datagram crosses a `VirtualNetwork`: perfect unless a test sets its
+/// conditions (for everyone, or per sender with `wire.linkConditions`).
 final class VirtualRelay {
-    private(set) var now = Instant(nanoseconds: 1_000_000_000)
+    var wire: VirtualNetwork
+    var now: Instant { wire.now }
     let cores: [RelayCore]
     let directory: SFUDirectory
     private let clientContext: DTLSContext
@@ -30,12 +33,13 @@ final class VirtualRelay {
 
     static let serverAddress = SocketAddress(ip: IPAddress("10.0.0.1")!, port: 8189)
 
-    init(shards: Int = 1, maximumSessions: Int = 100) throws {
+    init(shards: Int = 1, maximumSessions: Int = 100, conditions: VirtualNetwork.Conditions = .perfect) throws {
+        wire = VirtualNetwork(conditions: conditions, seed: 0x5EED)
         let configuration = SFUConfiguration(udpAddress: Self.serverAddress, maximumSessions: maximumSessions, workers: shards)
         directory = SFUDirectory(shardCount: shards)
         let context = try DTLSContext()
         serverContext = context
-        let anchor = WallClockAnchor(instant: now, unixNanoseconds: 1_750_000_000_000_000_000)
+        let anchor = WallClockAnchor(instant: wire.now, unixNanoseconds: 1_750_000_000_000_000_000)
         cores = (0..<shards).map { [directory] index in
             RelayCore(shard: index, configuration: configuration, localAddress: Self.serverAddress, dtlsContext: context,
                       directory: directory, random: SplitMix64(seed: UInt64(index) + 1), wallClock: anchor)
@@ -108,7 +112,8 @@ final class VirtualRelay {
             for client in clients.values where client.isRunning {
                 if let deadline = client.transport.nextDeadline, deadline < next { next = deadline }
             }
-            now = max(now, next)
+            if let arrival = wire.nextArrival, arrival < next { next = arrival }
+            wire.advance(to: next)
             for core in cores where core.nextDeadline.map({ $0 <= now }) ?? false { core.handleTimeout(now: now) }
             for client in clients.values where client.isRunning {
                 if let deadline = client.transport.nextDeadline, deadline <= now { client.transport.handleTimeout(now: now) }
@@ -132,17 +137,23 @@ final class VirtualRelay {
                     let written = slot.withUnsafeMutableBytes { core.pollTransmit(into: $0) }
                     guard let (length, destination) = written else { break }
                     moved = true
-                    guard let client = clients[destination] else { continue }
-                    var datagram = Array(slot[0..<length])
-                    let keep = datagram.withUnsafeBytes { downlinkFilter(client, $0) }
-                    if keep { client.receive(&datagram, from: Self.serverAddress, now: now) }
+                    wire.send(Array(slot[0..<length]), from: Self.serverAddress, to: destination)
                 }
             }
             for client in clients.values {
                 while let transmit = client.transport.pollTransmit() {
                     moved = true
                     guard client.isRunning else { continue }  // a silent client loses what it would send
-                    route(transmit.bytes, from: client.address)
+                    wire.send(transmit.bytes, from: client.address, to: transmit.destination)
+                }
+            }
+            while var datagram = wire.nextDue() {
+                moved = true
+                if datagram.to == Self.serverAddress {
+                    route(datagram.bytes, from: datagram.from)
+                } else if let client = clients[datagram.to] {
+                    let keep = datagram.bytes.withUnsafeBytes { downlinkFilter(client, $0) }
+                    if keep { client.receive(&datagram.bytes, from: datagram.from, now: now) }
                 }
             }
         }
