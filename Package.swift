@@ -91,7 +91,8 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "SkylarkBase"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "WHIP", "WebRTC", "Transport", "ICE", "DTLS", "RTP", "SDP", "HTTP", "Opus",
                                                     "SkylarkBase", "Runtime", "SkylarkTestSupport", "VirtualNetwork"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "SkylarkBase"]),
+        .executableTarget(name: "store-crash-writer", dependencies: ["Store", "CSQLite"], path: "Tests/StoreCrashWriter"),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "SkylarkBase", "store-crash-writer"]),
         .testTarget(name: "LoadToolTests", dependencies: ["LoadTool", "SkylarkBase"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,49 +6,17 @@ import Testing
 /// - A process killed with SIGKILL (no close, no checkpoint, a write transaction open) leaves every transaction it
 ///   committed readable, loses the uncommitted one, and leaves a file that passes `integrity_check` and reopens.
 ///   That needs no fsync: committed WAL frames are in the kernel's page cache when the process dies. Even
-///   `synchronous=NORMAL` is enough for that, so the child uses it. Power loss (what `.full` adds) cannot be
+///   `synchronous=NORMAL` is enough for that, so the writer (`store-crash-writer`) uses it. Power loss (what `.full` adds) cannot be
 ///   simulated here.
 /// - While the writer is alive, other connections (another process's, or a second `Store` on the same file) read
 ///   the committed rows concurrently, and two stores writing to one file at once both succeed (busy timeout).
 @Suite struct CrashSafetyTests {
-    static let childVariable = "SKYLARK_STORE_CRASH_CHILD"
-
-    /// The child half of `committedWritesSurviveAKilledProcess`, run only in the process that test starts (a normal
-    /// run reports it as skipped).
-    @Test(.enabled(if: getenv(CrashSafetyTests.childVariable) != nil, "runs only as the child of committedWritesSurviveAKilledProcess"))
-    func killedWriterChild() throws {
-        let variable = try #require(getenv(Self.childVariable))
-        let path = String(cString: variable)
-        let store = try Store(path: path, durability: .normal)
-        var lastToken = ""
-        for index in 0..<20 {
-            lastToken = try store.createStream(name: "committed-\(index)", viewRequiresToken: false).publishToken
-        }
-        try store.sessionStarted(id: "running", stream: "committed-0", role: "publisher", remoteAddress: nil, at: 5)
-        // A transaction still open when the process dies.
-        try store.withDatabase { db throws(StoreError) in
-            try db.execute("BEGIN IMMEDIATE")
-            try db.run("INSERT INTO streams (name, publish_token_hash, created_at) VALUES ('uncommitted', 'x', 0)")
-        }
-        // Tell the parent (write then rename, so it never reads half a file), then wait to be killed.
-        let marker = path + ".ready"
-        let fd = open(marker + ".tmp", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        _ = lastToken.withCString { write(fd, $0, strlen($0)) }
-        Glibc.close(fd)
-        rename(marker + ".tmp", marker)
-        for _ in 0..<300 { usleep(100_000) }
-        _exit(3)   // never killed: the parent has gone; do not linger
-    }
-
-    @Test(.enabled(if: getenv(CrashSafetyTests.childVariable) == nil))
-    func committedWritesSurviveAKilledProcess() throws {
+    @Test func committedWritesSurviveAKilledProcess() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let path = dir.file("crash.db")
 
-        let pid = try #require(spawnSelf(
-            arguments: ["--testing-library", "swift-testing", "--filter", "CrashSafetyTests/killedWriterChild"],
-            environment: "\(Self.childVariable)=\(path)"))
+        let pid = try #require(try spawnWriter(database: path))
         var killed = false
         defer { if !killed { kill(pid, SIGKILL); var status: Int32 = 0; waitpid(pid, &status, 0) } }
 
@@ -58,10 +26,10 @@ import Testing
             usleep(20_000)
             waited += 20
         }
-        try #require(fileExists(marker), "the child never became ready")
+        try #require(fileExists(marker), "the writer never became ready")
         let token = try readFile(marker)
 
-        // The child is alive and holds the write lock: a reader in this process sees exactly the committed rows.
+        // The writer is alive and holds the write lock: a reader in this process sees exactly the committed rows.
         #expect(try rawQuery(path, "SELECT count(*) FROM streams") == [["20"]])
 
         #expect(kill(pid, SIGKILL) == 0)
@@ -127,19 +95,17 @@ import Testing
     }
 }
 
-/// Starts this test executable again with `arguments` and one more environment variable; stdout and stderr go to
-/// /dev/null.
-private func spawnSelf(arguments: [String], environment extra: String) -> pid_t? {
-    var environment: [String] = []
-    var entry = environ
-    while let variable = entry.pointee {
-        environment.append(String(cString: variable))
-        entry += 1
-    }
-    environment.append(extra)
-    let argv = (["/proc/self/exe"] + arguments).map { strdup($0) } + [nil]
-    let envp = environment.map { strdup($0) } + [nil]
-    defer { for pointer in argv + envp { free(pointer) } }
+/// Starts `store-crash-writer` (built beside this test executable) on `database`; its output goes to /dev/null.
+private func spawnWriter(database: String) throws -> pid_t? {
+    var executable = [CChar](repeating: 0, count: 4096)
+    let length = readlink("/proc/self/exe", &executable, executable.count - 1)
+    try #require(length > 0)
+    var directory = String(decoding: executable.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    directory = String(directory[..<(directory.lastIndex(of: "/") ?? directory.endIndex)])
+    let writer = directory + "/store-crash-writer"
+    try #require(access(writer, X_OK) == 0, "\(writer) is built with the tests")
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup(writer), strdup(database), nil]
+    defer { for pointer in argv { free(pointer) } }
 
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -147,7 +113,7 @@ private func spawnSelf(arguments: [String], environment extra: String) -> pid_t?
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
     var pid: pid_t = 0
-    guard posix_spawn(&pid, "/proc/self/exe", &actions, nil, argv, envp) == 0 else { return nil }
+    guard posix_spawn(&pid, writer, &actions, nil, argv, environ) == 0 else { return nil }
     return pid
 }
 
