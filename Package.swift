@@ -83,7 +83,10 @@ let package = Package(
         .testTarget(name: "STUNTests", dependencies: ["STUN", "SkylarkBase"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "SkylarkBase", "VirtualNetwork"]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "Runtime"]),
-        .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CSRTP", "SkylarkBase"]),
+        // libsrtp2 behind SRTPSession's API: the reference the SRTP tests cross-check against and the bench compares with.
+        .target(name: "SRTPReference", dependencies: ["SRTP", "CSRTP"], path: "Tests/SRTPReference"),
+        .testTarget(name: "SRTPTests", dependencies: ["SRTP", "SRTPReference", "SkylarkBase"]),
+        .executableTarget(name: "srtp-bench", dependencies: ["SRTP", "SRTPReference"], path: "Benchmarks/SRTPBench"),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "SkylarkBase"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus", "SkylarkBase"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "Transport", "DTLS", "STUN", "SkylarkTestSupport"]),

@@ -345,7 +345,7 @@ public final class SRTPSession {
 
     /// Length of the RTP header including CSRCs and the extension (RFC 3550 §5.1, §5.3.1), or nil when the
     /// packet is not version 2 or its header runs past the end.
-    static func rtpHeaderLength(_ packet: UnsafeRawBufferPointer) -> Int? {
+    public static func rtpHeaderLength(_ packet: UnsafeRawBufferPointer) -> Int? {
         guard packet.count >= 12, packet[0] >> 6 == 2 else { return nil }
         var length = 12 + 4 * Int(packet[0] & 0x0F)
         if packet[0] & 0x10 != 0 {
@@ -357,7 +357,7 @@ public final class SRTPSession {
     }
 
     /// Whether `packet` starts with an RTCP header and sender SSRC (RFC 3550 §6.4.1): version 2, at least 8 bytes.
-    static func isRTCPHeader(_ packet: UnsafeRawBufferPointer) -> Bool {
+    public static func isRTCPHeader(_ packet: UnsafeRawBufferPointer) -> Bool {
         packet.count >= 8 && packet[0] >> 6 == 2
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import SRTPReference
 import Testing
 
 @testable import SRTP

@@ -1,7 +1,7 @@
 import CSRTP
 import Glibc
 
-@testable import SRTP
+import SRTP
 
 // The libsrtp2-backed implementation SRTPSession used before its own OpenSSL one, kept as the reference the
 // cross-check and throughput tests compare against. Same API as SRTPSession.
@@ -13,18 +13,18 @@ private let srtpInitResult: (status: UInt32, nssInitialisedHere: Bool) = {
     return (srtp_init().rawValue, nssInitialisedHere)
 }()
 
-enum LibSRTPLibrary {
+public enum LibSRTPLibrary {
     /// Runs `srtp_init()` if no one has yet; throws if libsrtp could not initialise (e.g. its self-tests failed).
-    static func ensureInitialised() throws(SRTPError) {
+    public static func ensureInitialised() throws(SRTPError) {
         let status = srtpInitResult.status
         guard status == srtp_err_status_ok.rawValue else { throw SRTPError(libSRTPStatus: status) }
     }
 
     /// Whether libsrtp runs on NSS initialised by `NSSBackend` (false when libsrtp uses another crypto library).
-    static var nssInitialisedHere: Bool { srtpInitResult.nssInitialisedHere }
+    public static var nssInitialisedHere: Bool { srtpInitResult.nssInitialisedHere }
 
     /// libsrtp's version string, e.g. "libsrtp2 2.5.0".
-    static var version: String { String(cString: srtp_get_version_string()) }
+    public static var version: String { String(cString: srtp_get_version_string()) }
 }
 
 extension SRTPError {
@@ -75,9 +75,9 @@ enum LibSRTPNSSBackend {
     }
 }
 
-final class LibSRTPSession {
-    let profile: SRTPProtectionProfile
-    private(set) var counters = SRTPCounters()
+public final class LibSRTPSession {
+    public let profile: SRTPProtectionProfile
+    public private(set) var counters = SRTPCounters()
 
     private let outbound: OpaquePointer
     private let inbound: OpaquePointer
@@ -88,7 +88,7 @@ final class LibSRTPSession {
     ///   - replayWindowSize: inbound SRTP replay window in packets, 64..<32768 (libsrtp's limits).
     ///     SRTCP always uses libsrtp's fixed 128-packet window.
     /// - Throws: `.badLength` for keys or salts of the wrong size, `.badInput` for a window out of range.
-    init(
+    public init(
         profile: SRTPProtectionProfile,
         keys: SRTPKeyingMaterial,
         replayWindowSize: Int = SRTPSession.defaultReplayWindowSize
@@ -153,7 +153,7 @@ final class LibSRTPSession {
     /// - Returns: the SRTP packet's length (`length + profile.rtpOverhead`).
     /// - Throws: `.badLength` when `buffer` has less than `profile.rtpOverhead` bytes of room after the packet,
     ///   `.badInput` for a malformed RTP header, `.replayed` when this index was already protected.
-    func protectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
+    public func protectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
         do throws(SRTPError) {
             guard let base = buffer.baseAddress, length <= SRTPSession.maximumPacketLength, length >= 0,
                 length <= buffer.count, buffer.count - length >= profile.rtpOverhead
@@ -174,7 +174,7 @@ final class LibSRTPSession {
 
     /// Verifies and decrypts the SRTP packet in `buffer[0..<length]` in place.
     /// - Returns: the RTP packet's length (tag removed).
-    func unprotectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
+    public func unprotectRTP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
         do throws(SRTPError) {
             guard let base = buffer.baseAddress, length <= SRTPSession.maximumPacketLength, length >= 0,
                 length <= buffer.count, length >= 12 + profile.rtpOverhead
@@ -197,7 +197,7 @@ final class LibSRTPSession {
     /// Encrypts and authenticates the compound RTCP packet in `buffer[0..<length]` in place, appending the
     /// SRTCP index and tag.
     /// - Returns: the SRTCP packet's length (`length + profile.rtcpOverhead`).
-    func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
+    public func protectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
         do throws(SRTPError) {
             guard let base = buffer.baseAddress, length <= SRTPSession.maximumPacketLength, length >= 0,
                 length <= buffer.count, buffer.count - length >= profile.rtcpOverhead
@@ -218,7 +218,7 @@ final class LibSRTPSession {
 
     /// Verifies and decrypts the SRTCP packet in `buffer[0..<length]` in place.
     /// - Returns: the RTCP packet's length (index and tag removed).
-    func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
+    public func unprotectRTCP(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SRTPError) -> Int {
         do throws(SRTPError) {
             guard let base = buffer.baseAddress, length <= SRTPSession.maximumPacketLength, length >= 0,
                 length <= buffer.count, length >= 8 + profile.rtcpOverhead
@@ -241,28 +241,28 @@ final class LibSRTPSession {
 
     /// Protects `packet` (RTP) in place, growing it by the tag. On error `packet` is unchanged in length; its bytes
     /// may have been partly processed.
-    func protectRTP(_ packet: inout [UInt8]) throws(SRTPError) {
+    public func protectRTP(_ packet: inout [UInt8]) throws(SRTPError) {
         try transform(&packet, room: profile.rtpOverhead) { buffer, length throws(SRTPError) in
             try protectRTP(buffer, length: length)
         }
     }
 
     /// Unprotects `packet` (SRTP) in place, shrinking it by the tag.
-    func unprotectRTP(_ packet: inout [UInt8]) throws(SRTPError) {
+    public func unprotectRTP(_ packet: inout [UInt8]) throws(SRTPError) {
         try transform(&packet, room: 0) { buffer, length throws(SRTPError) in
             try unprotectRTP(buffer, length: length)
         }
     }
 
     /// Protects `packet` (RTCP) in place, growing it by the SRTCP index and tag.
-    func protectRTCP(_ packet: inout [UInt8]) throws(SRTPError) {
+    public func protectRTCP(_ packet: inout [UInt8]) throws(SRTPError) {
         try transform(&packet, room: profile.rtcpOverhead) { buffer, length throws(SRTPError) in
             try protectRTCP(buffer, length: length)
         }
     }
 
     /// Unprotects `packet` (SRTCP) in place, shrinking it by the SRTCP index and tag.
-    func unprotectRTCP(_ packet: inout [UInt8]) throws(SRTPError) {
+    public func unprotectRTCP(_ packet: inout [UInt8]) throws(SRTPError) {
         try transform(&packet, room: 0) { buffer, length throws(SRTPError) in
             try unprotectRTCP(buffer, length: length)
         }
