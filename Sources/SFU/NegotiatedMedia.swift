@@ -16,6 +16,8 @@ struct NegotiatedSection: Sendable {
     /// The payload type the client uses for the chosen codec (Opus for audio, H.264 or VP8 for video).
     var payloadType: UInt8 = 0
     var codecName = ""
+    /// The video codec, as far as decoding goes.
+    var videoCodec: VideoCodec?
     var clockRate = 48_000
     var channels: Int?
     var formatParameters = ""
@@ -43,14 +45,20 @@ struct NegotiatedOffer: Sendable {
     var candidates: [String]
     var bundleMids: [String]
 
+    /// Why a viewer's video section was rejected: none of its codecs decodes what the publisher sends.
+    var videoRefusal: String?
+
     var audio: NegotiatedSection? { sections.first { $0.kind == .audio } }
     var video: NegotiatedSection? { sections.first { $0.kind == .video } }
 
     /// Reads an offer. `publisher` says which direction the client must offer: publishers send, viewers receive.
-    init(offer: SessionDescription, publisher: Bool, preferredVideoCodec: String? = nil) throws(SFUError) {
+    /// A viewer's video is answered with a codec that decodes `publisherVideo`, the stream's publisher's, or
+    /// rejected; with no publisher (yet), with the viewer's first codec the relay carries.
+    init(offer: SessionDescription, publisher: Bool, publisherVideo: VideoCodec? = nil) throws(SFUError) {
         guard !offer.media.isEmpty else { throw .badOffer("the offer has no m= sections") }
         var sections: [NegotiatedSection] = []
         var firstAccepted: Int?
+        var refusal: String?
         for (index, media) in offer.media.enumerated() {
             var section = NegotiatedSection(index: index, mid: media.mid ?? String(index))
             section.offeredKind = media.kind
@@ -64,12 +72,22 @@ struct NegotiatedOffer: Sendable {
                 switch media.kind {
                 case "audio": NegotiatedOffer.chooseAudio(media, into: &section)
                 case "video":
-                    NegotiatedOffer.chooseVideo(media, preferring: preferredVideoCodec, into: &section)
+                    let stream = publisher ? nil : publisherVideo
+                    NegotiatedOffer.chooseVideo(media, decoding: stream, into: &section)
+                    if let stream, !section.accepted {
+                        let offered = NegotiatedOffer.videoCodecs(media).map { "\($0.codec)" }
+                        refusal = "the stream sends \(stream) video; this offer's video has "
+                            + (offered.isEmpty ? "no codec the server relays" : Set(offered).sorted().joined(separator: ", "))
+                    }
                     // Only what the server sends is retransmitted; a publisher's RTX is not asked for.
                     if publisher { section.retransmissionPayloadType = nil }
                 default: break
                 }
             }
+            // The relay carries one audio and one video stream per session: later sections of a kind are rejected.
+            if let kind = section.kind, sections.contains(where: { $0.kind == kind }) { section = NegotiatedSection(
+                index: index, mid: section.mid, offeredKind: section.offeredKind, offeredProto: section.offeredProto,
+                offeredFormat: section.offeredFormat) }
             section.ssrcs = media.ssrcs
             section.rtcpReducedSize = !media.attributes(named: "rtcp-rsize").isEmpty
             if section.accepted && firstAccepted == nil { firstAccepted = index }
@@ -82,7 +100,8 @@ struct NegotiatedOffer: Sendable {
                     ? "a WHIP offer must send media (sendonly or sendrecv); this one is \(directions.joined(separator: ", "))"
                     : "a WHEP offer must receive media (recvonly or sendrecv); this one is \(directions.joined(separator: ", "))")
             }
-            throw .unsupportedMedia("offer Opus audio (48 kHz) and optionally H.264 or VP8 video")
+            if let refusal { throw .unsupportedMedia(refusal) }
+            throw .unsupportedMedia("offer Opus audio (48 kHz) and optionally H.264, VP8, VP9 or AV1 video")
         }
         guard let credentials = offer.iceCredentials(forMedia: transportIndex) else {
             throw .badOffer("no ICE credentials (a=ice-ufrag and a=ice-pwd)")
@@ -101,6 +120,7 @@ struct NegotiatedOffer: Sendable {
         for media in offer.media where media.port != 0 { candidates.append(contentsOf: media.candidates) }
         self.candidates = candidates
         bundleMids = sections.filter(\.accepted).map(\.mid)
+        videoRefusal = refusal
     }
 
     /// Opus at 48 kHz (RFC 7587 §7); OBS writes it in upper case.
@@ -117,27 +137,38 @@ struct NegotiatedOffer: Sendable {
         section.feedback = media.rtcpFeedback(for: opus.payloadType).filter { $0 == "transport-cc" ? false : true }
     }
 
-    /// H.264 (packetization-mode 1 preferred, then any) or VP8: video is passed through untouched, so a viewer
-    /// gets the publisher's codec when it offers it.
-    private static func chooseVideo(_ media: MediaDescription, preferring preferred: String?,
+    /// The video codecs the relay carries (H.264, VP8, VP9, AV1), in the offer's order of preference (the m= line's
+    /// format order, RFC 8866 §5.14).
+    static func videoCodecs(_ media: MediaDescription) -> [(payloadType: UInt8, codec: VideoCodec)] {
+        let maps = media.rtpMaps
+        return media.formats.compactMap { format in
+            guard let map = maps.first(where: { String($0.payloadType) == format }),
+                  let codec = VideoCodec(rtpMap: map, parameters: media.formatParameters(for: map.payloadType))
+            else { return nil }
+            return (map.payloadType, codec)
+        }
+    }
+
+    /// A publisher's first codec the relay carries, keeping the offerer's preference (RFC 3264 §6.1); a viewer's
+    /// first codec that decodes `stream`, the publisher's (any carried codec when there is no publisher yet). Video
+    /// is passed through untouched, so a viewer is never answered with a codec it would not be sent.
+    private static func chooseVideo(_ media: MediaDescription, decoding stream: VideoCodec?,
                                     into section: inout NegotiatedSection) {
-        let offered = media.rtpMaps.filter { media.formats.contains(String($0.payloadType)) && $0.clockRate == 90_000 }
-        let h264 = offered.filter { $0.encodingName.lowercased() == "h264" }
-        let bestH264 = h264.first { media.formatParameters(for: $0.payloadType)["packetization-mode"] == "1" } ?? h264.first
-        let vp8 = offered.first { $0.encodingName.lowercased() == "vp8" }
-        let chosen = preferred?.lowercased() == "vp8" ? (vp8 ?? bestH264) : (bestH264 ?? vp8)
-        guard let codec = chosen else { return }
+        let offered = videoCodecs(media)
+        guard let (payloadType, codec) = offered.first(where: { stream.map($0.codec.decodes) ?? true }),
+              let map = media.rtpMaps.first(where: { $0.payloadType == payloadType }) else { return }
         section.kind = .video
-        section.payloadType = codec.payloadType
-        section.codecName = codec.encodingName
+        section.payloadType = payloadType
+        section.codecName = map.encodingName
+        section.videoCodec = codec
         section.clockRate = 90_000
-        section.formatParameters = fmtpText(media, codec.payloadType) ?? ""
-        let feedback = media.rtcpFeedback(for: codec.payloadType)
+        section.formatParameters = fmtpText(media, payloadType) ?? ""
+        let feedback = media.rtcpFeedback(for: payloadType)
         section.feedback = ["nack", "nack pli", "ccm fir"].filter { feedback.contains($0) }
         if section.feedback.contains("nack") {
-            section.retransmissionPayloadType = offered.first {
-                $0.encodingName.lowercased() == "rtx"
-                    && media.formatParameters(for: $0.payloadType)["apt"] == String(codec.payloadType)
+            section.retransmissionPayloadType = media.rtpMaps.first {
+                $0.encodingName.lowercased() == "rtx" && media.formats.contains(String($0.payloadType))
+                    && media.formatParameters(for: $0.payloadType)["apt"] == String(payloadType)
             }?.payloadType
         }
     }

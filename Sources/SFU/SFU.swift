@@ -86,7 +86,7 @@ public final class SFU: @unchecked Sendable {
         let (result, displaced) = try await shard.run { () throws(SFUError) in
             let id = Identifiers.token(length: 22)
             let claim = directory.claimPublisher(
-                stream: stream, SFUDirectory.Publisher(sessionID: id, shard: shard.index, videoCodec: negotiated.video?.codecName),
+                stream: stream, SFUDirectory.Publisher(sessionID: id, shard: shard.index, videoCodec: negotiated.video?.videoCodec),
                 replace: replace)
             guard case let .claimed(displaced) = claim else { throw .streamBusy(stream) }
             do throws(SFUError) {
@@ -108,7 +108,7 @@ public final class SFU: @unchecked Sendable {
     /// Accepts a WHEP offer for `stream`. Viewers may come before the publisher: they hear it when it arrives.
     public func play(stream: String, offer: String) async throws(SFUError) -> (id: String, answer: String, etag: String) {
         let publisherVideo = directory.publisher(of: stream)?.videoCodec
-        let negotiated = try NegotiatedOffer(offer: Self.parse(offer), publisher: false, preferredVideoCodec: publisherVideo)
+        let negotiated = try NegotiatedOffer(offer: Self.parse(offer), publisher: false, publisherVideo: publisherVideo)
         let shard = pickShard()
         return try await shard.run { () throws(SFUError) in
             let session = try shard.core.makeSession(id: Identifiers.token(length: 22), role: .viewer, stream: stream,

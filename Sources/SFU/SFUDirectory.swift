@@ -10,8 +10,8 @@ final class SFUDirectory: Sendable {
     struct Publisher: Sendable {
         var sessionID: String
         var shard: Int
-        /// The codec of its video, if any, so viewers are offered the same one.
-        var videoCodec: String?
+        /// The codec of its video, if any: viewers are answered only with a codec that decodes it.
+        var videoCodec: VideoCodec?
     }
 
     private struct Stream {

@@ -96,9 +96,9 @@ func expectSFUError(sourceLocation: SourceLocation = #_sourceLocation,
 }
 
 /// Parses an offer and negotiates it, reporting failures with the SFU's error.
-func negotiated(_ text: String, publisher: Bool, preferredVideoCodec: String? = nil) throws -> NegotiatedOffer {
+func negotiated(_ text: String, publisher: Bool, publisherVideo: VideoCodec? = nil) throws -> NegotiatedOffer {
     try NegotiatedOffer(offer: SessionDescription(parsing: text), publisher: publisher,
-                        preferredVideoCodec: preferredVideoCodec)
+                        publisherVideo: publisherVideo)
 }
 
 /// An SFU on an ephemeral loopback port.

@@ -53,7 +53,7 @@ final class VirtualRelay {
     func publish(stream: String, video: Bool = false, shard: Int = 0, connect: Bool = true) throws -> VirtualClient {
         let client = makeClient(role: .publisher, video: video)
         let id = "pub-\(client.address.port)"
-        let claim = directory.claimPublisher(stream: stream, .init(sessionID: id, shard: shard, videoCodec: video ? "VP8" : nil),
+        let claim = directory.claimPublisher(stream: stream, .init(sessionID: id, shard: shard, videoCodec: video ? VideoCodec(name: .vp8) : nil),
                                              replace: true)
         guard case .claimed = claim else { throw SFUError.streamBusy(stream) }
         try attach(client, id: id, stream: stream, shard: shard, connect: connect)

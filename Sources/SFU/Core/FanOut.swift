@@ -10,6 +10,7 @@ struct FanOut {
     var payloadCount = 0
     var header: RTPHeader?
     var isVideo = false
+    var videoCodec: VideoCodec?
     var now = Instant.zero
     var audience: [MediaSession] = []
     /// The next viewer in `audience` to write to.
@@ -17,7 +18,8 @@ struct FanOut {
 
     var isPending: Bool { next < audience.count }
 
-    mutating func start(payload bytes: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, audience: [MediaSession], now: Instant) {
+    mutating func start(payload bytes: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, videoCodec: VideoCodec?,
+                        audience: [MediaSession], now: Instant) {
         if bytes.count > payload.count { payload = [UInt8](repeating: 0, count: bytes.count) }
         payload.withUnsafeMutableBytes { target in
             if let source = bytes.baseAddress, let base = target.baseAddress { base.copyMemory(from: source, byteCount: bytes.count) }
@@ -25,6 +27,7 @@ struct FanOut {
         payloadCount = bytes.count
         self.header = header
         self.isVideo = isVideo
+        self.videoCodec = videoCodec
         self.audience = audience
         self.now = now
         next = 0

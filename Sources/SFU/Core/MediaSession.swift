@@ -53,6 +53,12 @@ final class MediaSession {
     var audioOut: OutgoingStream?
     var videoOut: OutgoingStream?
     var lastKeyframeRequest: Instant = .zero
+    /// The publisher video codec last checked against this viewer's, and whether the viewer decodes it.
+    var checkedVideoSource: VideoCodec?
+    var decodesVideoSource = false
+    /// Set when the stream's video turned out to be a codec this viewer's answer does not have: the session ends
+    /// (the client reconnects to be answered with it) rather than be sent packets it cannot decode.
+    var undecodableVideo: VideoCodec?
 
     // Publisher side
     var receiveStatistics: [UInt32: RTPReceiveStatistics] = [:]

@@ -29,24 +29,29 @@ extension RelayCore {
         let payload = UnsafeRawBufferPointer(rebasing: buffer[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
         // The other shards first (the driver hands events over before it sends), so their fan-out runs alongside
         // this one's.
-        if directory.shardCount > 1 { relay(payload: payload, header: header, isVideo: isVideo, stream: session.stream) }
+        let codec = isVideo ? session.offer.video?.videoCodec : nil
+        if directory.shardCount > 1 {
+            relay(payload: payload, header: header, isVideo: isVideo, videoCodec: codec, stream: session.stream)
+        }
         if let audience = viewers[session.stream] {
-            startFanOut(payload: payload, header: header, isVideo: isVideo, to: audience, now: now)
+            startFanOut(payload: payload, header: header, isVideo: isVideo, videoCodec: codec, to: audience, now: now)
         }
     }
 
     /// Hands a publisher's packet to every other shard with viewers of the stream.
-    private func relay(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, stream: String) {
+    private func relay(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, videoCodec: VideoCodec?,
+                       stream: String) {
         let others = directory.shardsWithViewers(of: stream) & ~(1 << UInt64(shard))
         guard others != 0 else { return }
-        events.append(.relay(RelayedPacket(stream: stream, header: header, payload: Array(payload), isVideo: isVideo),
+        events.append(.relay(RelayedPacket(stream: stream, header: header, payload: Array(payload), isVideo: isVideo,
+                                           videoCodec: videoCodec),
                              shards: others))
     }
 
     /// Starts forwarding one packet to `audience`: the datagrams are written as the driver polls for them.
-    func startFanOut(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, to audience: [MediaSession],
-                     now: Instant) {
-        fanOut.start(payload: payload, header: header, isVideo: isVideo, audience: audience, now: now)
+    func startFanOut(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, videoCodec: VideoCodec?,
+                     to audience: [MediaSession], now: Instant) {
+        fanOut.start(payload: payload, header: header, isVideo: isVideo, videoCodec: videoCodec, audience: audience, now: now)
     }
 
     /// The pending fan-out's next datagram, for the next connected viewer.
@@ -60,7 +65,7 @@ extension RelayCore {
         let count = audience.count
         var index = fanOut.next
         guard let header = fanOut.header else { return nil }
-        let isVideo = fanOut.isVideo, now = fanOut.now, payloadCount = fanOut.payloadCount
+        let isVideo = fanOut.isVideo, now = fanOut.now, payloadCount = fanOut.payloadCount, codec = fanOut.videoCodec
         let written = fanOut.payload.withUnsafeBytes { stored -> (length: Int, destination: SocketAddress)? in
             let payload = UnsafeRawBufferPointer(rebasing: stored[0..<payloadCount])
             while index < count {
@@ -73,6 +78,7 @@ extension RelayCore {
                 let viewer = audience[index]
                 index += 1
                 guard viewer.isConnected else { continue }
+                if isVideo, !decodes(codec, viewer: viewer, now: now) { continue }
                 if let written = forward(payload: payload, header: header, isVideo: isVideo, to: viewer, into: slot, now: now) {
                     return written
                 }
@@ -82,6 +88,24 @@ extension RelayCore {
         fanOut.next = index
         if written == nil { fanOut.finish() }
         return written
+    }
+
+    /// Whether `viewer` can decode the publisher's video `codec`; checked once per codec the viewer meets. A viewer
+    /// that cannot is marked to end (see `undecodableVideo`).
+    private func decodes(_ codec: VideoCodec?, viewer: MediaSession, now: Instant) -> Bool {
+        if viewer.checkedVideoSource != codec || viewer.checkedVideoSource == nil {
+            viewer.checkedVideoSource = codec
+            guard let codec, let mine = viewer.offer.video?.videoCodec else {
+                viewer.decodesVideoSource = false
+                return false
+            }
+            viewer.decodesVideoSource = mine.decodes(codec)
+            if !viewer.decodesVideoSource, viewer.undecodableVideo == nil {
+                viewer.undecodableVideo = codec
+                scheduleEndCheck(viewer, now: now)
+            }
+        }
+        return viewer.decodesVideoSource
     }
 
     /// Rewrites one packet for one viewer (its SSRC, sequence, timestamp and payload type; header extensions are

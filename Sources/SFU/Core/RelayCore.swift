@@ -298,7 +298,8 @@ final class RelayCore {
     func handleRelayed(_ packet: RelayedPacket, now: Instant) {
         guard !isStopped, let audience = viewers[packet.stream] else { return }
         packet.payload.withUnsafeBytes { payload in
-            startFanOut(payload: payload, header: packet.header, isVideo: packet.isVideo, to: audience, now: now)
+            startFanOut(payload: payload, header: packet.header, isVideo: packet.isVideo, videoCodec: packet.videoCodec,
+                        to: audience, now: now)
         }
     }
 
@@ -378,6 +379,10 @@ final class RelayCore {
             return session.failure ?? "DTLS handshake failed"
         }
         if session.transport.dtls?.state == .closed { return "the client closed DTLS" }
+        if let codec = session.undecodableVideo, let mine = session.offer.video?.videoCodec {
+            return "the stream's video is now \(codec), which this viewer was not answered with (\(mine)); "
+                + "a new WHEP request is answered with it"
+        }
         if session.connectedAt == nil, now - session.created > configuration.connectTimeout {
             return "never connected: no ICE and DTLS within \(configuration.connectTimeout.seconds) s of the offer"
         }
@@ -391,6 +396,12 @@ final class RelayCore {
         }
     }
 
+    /// Has the session's end conditions checked soon, as after it was touched.
+    func scheduleEndCheck(_ session: MediaSession, now: Instant) {
+        session.changed = true
+        if endCheckDue == nil { endCheckDue = now + Self.endCheckDelay }
+    }
+
     /// Moves a session's queued datagrams to the output and notes its next timer.
     func drain(_ session: MediaSession, now: Instant) {
         while let transmit = session.transport.pollTransmit() { transmits.append(transmit) }
@@ -400,8 +411,7 @@ final class RelayCore {
         session.deadline = session.transport.nextDeadline
         if let deadline = session.deadline, sessionWake.map({ deadline < $0 }) ?? true { sessionWake = deadline }
         if session.isConnected, sessionWake.map({ session.nextReport < $0 }) ?? true { sessionWake = session.nextReport }
-        session.changed = true
-        if endCheckDue == nil { endCheckDue = now + Self.endCheckDelay }
+        scheduleEndCheck(session, now: now)
     }
 
     // MARK: - Reading state

@@ -21,6 +21,8 @@ struct RelayedPacket: Sendable {
     var header: RTPHeader
     var payload: [UInt8]
     var isVideo: Bool
+    /// The publisher's video codec: viewers that cannot decode it are not sent its packets.
+    var videoCodec: VideoCodec?
 }
 
 /// What one shard's core asks of another's: the shards share no session state.
