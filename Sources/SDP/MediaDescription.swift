@@ -121,6 +121,16 @@ public struct MediaDescription: Sendable, Equatable {
         attributes(named: "ssrc").compactMap { $0.value.flatMap { try? SSRCAttribute(value: $0) } }
     }
 
+    /// `a=rid` lines, in order (RFC 8851).
+    public var restrictionIdentifiers: [RestrictionIdentifier] {
+        attributes(named: "rid").compactMap { $0.value.flatMap { try? RestrictionIdentifier(value: $0) } }
+    }
+
+    /// The `a=simulcast` line (RFC 8853), if any.
+    public var simulcast: SimulcastDescription? {
+        attributes(named: "simulcast").lazy.compactMap { $0.value.flatMap { try? SimulcastDescription(value: $0) } }.first
+    }
+
     /// `a=ssrc-group` lines, in order.
     public var ssrcGroups: [SSRCGroup] {
         attributes(named: "ssrc-group").compactMap { $0.value.flatMap { try? SSRCGroup(value: $0) } }

@@ -7,7 +7,8 @@ extension SessionDescription {
     /// line types are kept, attribute order is preserved. Strict where it matters: every line must be
     /// `<letter>=<value>`, the first must be `v=0`, `o=` and `s=` must appear once at session level, `m=`
     /// lines must have their four parts with numbers in range, and the attributes other code relies on
-    /// (`fingerprint`, `rtpmap`, `extmap`, `ssrc`, `ssrc-group`, `group`, `setup`, `mid`) must be well formed.
+    /// (`fingerprint`, `rtpmap`, `extmap`, `ssrc`, `ssrc-group`, `group`, `setup`, `mid`, `rid`, `simulcast`) must be
+    /// well formed.
     /// The limits bound the work a hostile peer can cause.
     public init(parsing text: String, limits: SDPLimits = SDPLimits()) throws(SDPParseError) {
         var parser = SDPParser(limits: limits)
@@ -209,7 +210,7 @@ struct SDPParser {
     /// Checks the attributes whose meaning other layers depend on; the rest are kept unread.
     static func validate(_ attribute: Attribute) throws(InvalidValue) {
         let name = attribute.name
-        let checked = ["fingerprint", "rtpmap", "extmap", "ssrc", "ssrc-group", "group", "setup", "mid"]
+        let checked = ["fingerprint", "rtpmap", "extmap", "ssrc", "ssrc-group", "group", "setup", "mid", "rid", "simulcast"]
         guard checked.contains(name) else { return }
         guard let value = attribute.value, !value.isEmpty else { throw InvalidValue("a=\(name) needs a value") }
         switch name {
@@ -219,6 +220,8 @@ struct SDPParser {
         case "ssrc": _ = try SSRCAttribute(value: value)
         case "ssrc-group": _ = try SSRCGroup(value: value)
         case "group": _ = try Group(value: value)
+        case "rid": _ = try RestrictionIdentifier(value: value)
+        case "simulcast": _ = try SimulcastDescription(value: value)
         case "setup":
             guard SetupRole(rawValue: value) != nil else {
                 throw InvalidValue("setup role '\(value.prefix(16))' is not active, passive, actpass or holdconn")

@@ -1,3 +1,4 @@
+import SDP
 import SkylarkBase
 
 /// Writes the server's answer (RFC 8829 §5.3.1 shape, with what WHIP/WHEP clients rely on): ICE-lite, every
@@ -56,6 +57,13 @@ struct AnswerWriter {
             lines.append("a=rtpmap:\(section.payloadType) \(section.codecName)/\(section.clockRate)\(channels)")
             if !section.formatParameters.isEmpty { lines.append("a=fmtp:\(section.payloadType) \(section.formatParameters)") }
             for feedback in section.feedback { lines.append("a=rtcp-fb:\(section.payloadType) \(feedback)") }
+            for map in section.headerExtensions { lines.append("a=\(map.attribute.name):\(map.attribute.value ?? "")") }
+            if !section.simulcast.isEmpty {
+                // RFC 8853 §5.3: the answerer receives what the offerer sends, each rid answered with recv.
+                for layer in section.simulcast { lines.append("a=rid:\(layer.rid) recv") }
+                let simulcast = SimulcastDescription(receive: section.simulcast.map { [$0] })
+                lines.append("a=simulcast:\(simulcast.attribute.value ?? "")")
+            }
             if let retransmission {
                 // RFC 4588 §8.6: RTX carries the original payload type's packets again, on its own SSRC.
                 lines.append("a=rtpmap:\(retransmission) rtx/\(section.clockRate)")

@@ -31,6 +31,15 @@ struct NegotiatedSection: Sendable {
     /// SSRCs the client announced (publishers).
     var ssrcs: [UInt32] = []
     var rtcpReducedSize = false
+    /// Simulcast a publisher sends (RFC 8853 §5.1), one rid per layer in its a=simulcast order (the first
+    /// alternative of each entry); answered with `a=rid:<id> recv` and `a=simulcast:recv`.
+    var simulcast: [SimulcastDescription.Stream] = []
+    /// Simulcast signalled by SSRC instead (`a=ssrc-group:SIM`, lowest layer first).
+    var simulcastSSRCs: [UInt32] = []
+    /// The header extensions simulcast needs, as the offer numbered them (RFC 8285): answered with the same ids.
+    var headerExtensions: [ExtensionMap] = []
+    /// The id of `urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id` (RFC 8852 §3.1), which names a packet's layer.
+    var ridExtensionID: UInt8?
     /// Rejected sections are answered with port 0.
     var accepted: Bool { kind != nil }
 }
@@ -74,6 +83,7 @@ struct NegotiatedOffer: Sendable {
                 case "video":
                     let stream = publisher ? nil : publisherVideo
                     NegotiatedOffer.chooseVideo(media, decoding: stream, into: &section)
+                    if publisher, section.accepted { NegotiatedOffer.readSimulcast(media, into: &section) }
                     if let stream, !section.accepted {
                         let offered = NegotiatedOffer.videoCodecs(media).map { "\($0.codec)" }
                         refusal = "the stream sends \(stream) video; this offer's video has "
@@ -170,6 +180,33 @@ struct NegotiatedOffer: Sendable {
                 $0.encodingName.lowercased() == "rtx" && media.formats.contains(String($0.payloadType))
                     && media.formatParameters(for: $0.payloadType)["apt"] == String(payloadType)
             }?.payloadType
+        }
+    }
+
+    static let midExtension = "urn:ietf:params:rtp-hdrext:sdes:mid"
+    static let ridExtension = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+    static let repairedRidExtension = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+
+    /// A publisher's simulcast layers: the rids of `a=simulcast:send` that an `a=rid … send` line describes, when
+    /// the offer also maps the rtp-stream-id extension (without it packets could not be told apart); else the
+    /// SSRCs of an `a=ssrc-group:SIM`.
+    private static func readSimulcast(_ media: MediaDescription, into section: inout NegotiatedSection) {
+        let extensions = media.extensionMaps
+        if let simulcast = media.simulcast, !simulcast.send.isEmpty,
+           let rid = extensions.first(where: { $0.uri == ridExtension }), rid.id <= 255 {
+            let described = Set(media.restrictionIdentifiers.filter { $0.direction == .send }.map(\.id))
+            let layers = simulcast.send.compactMap { $0.first(where: { described.contains($0.rid) }) }
+            if layers.count > 1 {
+                section.simulcast = Array(layers.prefix(4))
+                section.ridExtensionID = UInt8(rid.id)
+                let wanted = [midExtension, ridExtension, repairedRidExtension]
+                section.headerExtensions = extensions.filter { wanted.contains($0.uri) && $0.id <= 255 }
+                    .map { ExtensionMap(id: $0.id, uri: $0.uri) }
+                return
+            }
+        }
+        if let group = media.ssrcGroups.first(where: { $0.semantics == "SIM" }), group.ssrcs.count > 1 {
+            section.simulcastSSRCs = Array(group.ssrcs.prefix(4))
         }
     }
 

@@ -106,13 +106,17 @@ public final class SFU: @unchecked Sendable {
     }
 
     /// Accepts a WHEP offer for `stream`. Viewers may come before the publisher: they hear it when it arrives.
-    public func play(stream: String, offer: String) async throws(SFUError) -> (id: String, answer: String, etag: String) {
+    /// `layer` is the simulcast layer the viewer gets while its network allows (the highest by default).
+    public func play(stream: String, offer: String, layer: LayerPreference = .high) async throws(SFUError)
+        -> (id: String, answer: String, etag: String)
+    {
         let publisherVideo = directory.publisher(of: stream)?.videoCodec
         let negotiated = try NegotiatedOffer(offer: Self.parse(offer), publisher: false, publisherVideo: publisherVideo)
         let shard = pickShard()
         return try await shard.run { () throws(SFUError) in
             let session = try shard.core.makeSession(id: Identifiers.token(length: 22), role: .viewer, stream: stream,
                                                       offer: negotiated, now: Instant.now())
+            session.layers.preference = layer
             return (session.id, session.answer, session.etag)
         }
     }

@@ -107,6 +107,8 @@ final class SFUShard: @unchecked Sendable {
             guard outgoing.appendInPlace({ core.pollTransmit(into: $0) }) else { break }
         }
         send()
+        // Writing to viewers can ask other shards for keyframes.
+        while let event = core.pollEvent() { deliver(event) }
     }
 
     private func send() {

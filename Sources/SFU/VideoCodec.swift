@@ -1,3 +1,4 @@
+import RTP
 import SDP
 
 /// A video codec as far as decoding goes: what a viewer must be able to decode to play a publisher's packets.
@@ -77,6 +78,16 @@ struct VideoCodec: Sendable, Hashable, CustomStringConvertible {
         self.h264Profile = h264Profile
         self.packetizationMode = packetizationMode
         self.profile = profile
+    }
+
+    /// How its RTP payload is laid out.
+    var payloadFormat: VideoPayloadFormat {
+        switch name {
+        case .h264: .h264
+        case .vp8: .vp8
+        case .vp9: .vp9
+        case .av1: .av1
+        }
     }
 
     /// Whether a viewer that negotiated `self` can decode a publisher's `stream`: the same codec, and for H.264 the

@@ -36,6 +36,8 @@ public enum DatagramDropReason: Int, CaseIterable, Sendable {
     case srtpMalformed
     /// Authenticated RTCP that does not parse (RFC 3550 §6.1).
     case rtcpMalformed
+    /// Simulcast RTP from an SSRC that no rid (RFC 8852) has named a layer yet.
+    case rtpUnknownLayer
 
     /// The `reason` label in `/metrics`.
     public var label: String {
@@ -58,6 +60,7 @@ public enum DatagramDropReason: Int, CaseIterable, Sendable {
         case .srtpReplay: return "srtp_replay"
         case .srtpMalformed: return "srtp_malformed"
         case .rtcpMalformed: return "rtcp_malformed"
+        case .rtpUnknownLayer: return "rtp_unknown_layer"
         }
     }
 

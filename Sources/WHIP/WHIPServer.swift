@@ -93,7 +93,15 @@ public struct WHIPServer: Sendable {
                 let replace = request.query["replace"].map { $0 == "1" || $0 == "true" } ?? false
                 result = try await sfu.publish(stream: stream, offer: offer, replace: replace)
             } else {
-                result = try await sfu.play(stream: stream, offer: offer)
+                // `?layer=high|medium|low|<rid>`: which simulcast layer the viewer starts on.
+                var layer = LayerPreference.high
+                if let text = request.query["layer"] {
+                    guard let parsed = LayerPreference(text) else {
+                        return .problem(status: 400, detail: "layer must be high, medium, low or a rid (letters, digits, '-', '_')")
+                    }
+                    layer = parsed
+                }
+                result = try await sfu.play(stream: stream, offer: offer, layer: layer)
             }
         } catch {
             return problem(error, stream: stream)

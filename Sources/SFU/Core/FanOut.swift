@@ -9,8 +9,8 @@ struct FanOut {
     var payload = [UInt8](repeating: 0, count: 1_500)
     var payloadCount = 0
     var header: RTPHeader?
-    var isVideo = false
-    var videoCodec: VideoCodec?
+    var video: VideoPacketInfo?
+    var isVideo: Bool { video != nil }
     var now = Instant.zero
     var audience: [MediaSession] = []
     /// The next viewer in `audience` to write to.
@@ -18,7 +18,7 @@ struct FanOut {
 
     var isPending: Bool { next < audience.count }
 
-    mutating func start(payload bytes: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, videoCodec: VideoCodec?,
+    mutating func start(payload bytes: UnsafeRawBufferPointer, header: RTPHeader, video: VideoPacketInfo?,
                         audience: [MediaSession], now: Instant) {
         if bytes.count > payload.count { payload = [UInt8](repeating: 0, count: bytes.count) }
         payload.withUnsafeMutableBytes { target in
@@ -26,8 +26,7 @@ struct FanOut {
         }
         payloadCount = bytes.count
         self.header = header
-        self.isVideo = isVideo
-        self.videoCodec = videoCodec
+        self.video = video
         self.audience = audience
         self.now = now
         next = 0
@@ -36,6 +35,7 @@ struct FanOut {
     /// Lets go of the viewers once every one was written to.
     mutating func finish() {
         audience = []
+        video = nil
         next = 0
     }
 }

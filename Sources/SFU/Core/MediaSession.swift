@@ -59,13 +59,17 @@ final class MediaSession {
     /// Set when the stream's video turned out to be a codec this viewer's answer does not have: the session ends
     /// (the client reconnects to be answered with it) rather than be sent packets it cannot decode.
     var undecodableVideo: VideoCodec?
+    /// Which of the publisher's video layers this viewer gets.
+    var layers = LayerSelection()
+    /// Video packets sent and asked for again (NACK) since the last receiver report, for the loss signal.
+    var videoSentAtLastReport: UInt32 = 0
+    var nackedSinceLastReport = 0
 
     // Publisher side
     var receiveStatistics: [UInt32: RTPReceiveStatistics] = [:]
     var lastSenderReport: [UInt32: (middle: UInt32, arrival: Instant)] = [:]
-    /// Recent video packets for answering viewers' NACKs, indexed by sequence number modulo the size.
-    var videoHistory: [[UInt8]?] = []
-    var videoSSRC: UInt32?
+    /// Its video layers (one without simulcast), their recent packets and ranking.
+    var video: PublisherVideo
     var audioSSRC: UInt32?
     /// A fixed SSRC for the RTCP the server sends as a receiver.
     let rtcpSSRC: UInt32
@@ -82,18 +86,6 @@ final class MediaSession {
         self.rtcpSSRC = rtcpSSRC
         self.created = now
         self.createdWallClock = wallClock
-    }
-
-    static let videoHistorySize = 512
-
-    func rememberVideo(_ packet: UnsafeRawBufferPointer, sequence: UInt16) {
-        if videoHistory.isEmpty { videoHistory = Array(repeating: nil, count: MediaSession.videoHistorySize) }
-        videoHistory[Int(sequence) % MediaSession.videoHistorySize] = Array(packet)
-    }
-
-    func videoPacket(sequence: UInt16) -> [UInt8]? {
-        guard !videoHistory.isEmpty, let packet = videoHistory[Int(sequence) % MediaSession.videoHistorySize],
-              packet.count >= 4, UInt16(packet[2]) << 8 | UInt16(packet[3]) == sequence else { return nil }
-        return packet
+        video = PublisherVideo(section: role == .publisher ? offer.video : nil)
     }
 }

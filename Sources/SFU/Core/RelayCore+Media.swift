@@ -13,45 +13,50 @@ extension RelayCore {
               let header = try? RTPHeader(parsing: UnsafeRawBufferPointer(buffer)) else { return }
         session.counters.packetsIn &+= 1
         session.counters.bytesIn &+= UInt64(buffer.count)
-        let isVideo: Bool
+        let raw = UnsafeRawBufferPointer(buffer)
+        let payload = UnsafeRawBufferPointer(rebasing: buffer[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
+        var video: VideoPacketInfo?
         if header.payloadType == session.offer.audio?.payloadType {
-            isVideo = false
             session.audioSSRC = header.ssrc
-        } else if header.payloadType == session.offer.video?.payloadType {
-            isVideo = true
-            session.videoSSRC = header.ssrc
-            session.rememberVideo(UnsafeRawBufferPointer(buffer), sequence: header.sequenceNumber)
+        } else if let section = session.offer.video, header.payloadType == section.payloadType {
+            let ridID = session.video.ridExtensionID
+            guard let layer = session.video.layer(ssrc: header.ssrc, rid: {
+                ridID.flatMap { header.extensionElement(id: $0, in: raw) }.map { String(decoding: $0, as: UTF8.self) }
+            }) else {
+                session.drops[.rtpUnknownLayer] &+= 1  // simulcast from an SSRC no rid named yet
+                return
+            }
+            session.video.layers[layer].remember(raw, sequence: header.sequenceNumber)
+            session.video.layers[layer].record(bytes: buffer.count, now: now)
+            session.video.rank(now: now)
+            let ranking = session.video.ranking
+            let keyframe = ranking.isSimulcast && (section.videoCodec?.payloadFormat.startsKeyframe(payload) ?? false)
+            video = VideoPacketInfo(codec: section.videoCodec, ssrc: header.ssrc, startsKeyframe: keyframe, ranking: ranking)
         } else {
             return  // RTX, FEC or anything not negotiated: not relayed.
         }
-        session.receiveStatistics[header.ssrc, default: RTPReceiveStatistics(clockRate: isVideo ? 90_000 : 48_000)]
+        session.receiveStatistics[header.ssrc, default: RTPReceiveStatistics(clockRate: video != nil ? 90_000 : 48_000)]
             .record(sequenceNumber: header.sequenceNumber, rtpTimestamp: header.timestamp, arrival: now)
-        let payload = UnsafeRawBufferPointer(rebasing: buffer[header.payloadOffset..<(header.payloadOffset + header.payloadLength)])
         // The other shards first (the driver hands events over before it sends), so their fan-out runs alongside
         // this one's.
-        let codec = isVideo ? session.offer.video?.videoCodec : nil
-        if directory.shardCount > 1 {
-            relay(payload: payload, header: header, isVideo: isVideo, videoCodec: codec, stream: session.stream)
-        }
+        if directory.shardCount > 1 { relay(payload: payload, header: header, video: video, stream: session.stream) }
         if let audience = viewers[session.stream] {
-            startFanOut(payload: payload, header: header, isVideo: isVideo, videoCodec: codec, to: audience, now: now)
+            startFanOut(payload: payload, header: header, video: video, to: audience, now: now)
         }
     }
 
     /// Hands a publisher's packet to every other shard with viewers of the stream.
-    private func relay(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, videoCodec: VideoCodec?,
-                       stream: String) {
+    private func relay(payload: UnsafeRawBufferPointer, header: RTPHeader, video: VideoPacketInfo?, stream: String) {
         let others = directory.shardsWithViewers(of: stream) & ~(1 << UInt64(shard))
         guard others != 0 else { return }
-        events.append(.relay(RelayedPacket(stream: stream, header: header, payload: Array(payload), isVideo: isVideo,
-                                           videoCodec: videoCodec),
+        events.append(.relay(RelayedPacket(stream: stream, header: header, payload: Array(payload), video: video),
                              shards: others))
     }
 
     /// Starts forwarding one packet to `audience`: the datagrams are written as the driver polls for them.
-    func startFanOut(payload: UnsafeRawBufferPointer, header: RTPHeader, isVideo: Bool, videoCodec: VideoCodec?,
+    func startFanOut(payload: UnsafeRawBufferPointer, header: RTPHeader, video: VideoPacketInfo?,
                      to audience: [MediaSession], now: Instant) {
-        fanOut.start(payload: payload, header: header, isVideo: isVideo, videoCodec: videoCodec, audience: audience, now: now)
+        fanOut.start(payload: payload, header: header, video: video, audience: audience, now: now)
     }
 
     /// The pending fan-out's next datagram, for the next connected viewer.
@@ -65,7 +70,7 @@ extension RelayCore {
         let count = audience.count
         var index = fanOut.next
         guard let header = fanOut.header else { return nil }
-        let isVideo = fanOut.isVideo, now = fanOut.now, payloadCount = fanOut.payloadCount, codec = fanOut.videoCodec
+        let video = fanOut.video, now = fanOut.now, payloadCount = fanOut.payloadCount
         let written = fanOut.payload.withUnsafeBytes { stored -> (length: Int, destination: SocketAddress)? in
             let payload = UnsafeRawBufferPointer(rebasing: stored[0..<payloadCount])
             while index < count {
@@ -78,8 +83,8 @@ extension RelayCore {
                 let viewer = audience[index]
                 index += 1
                 guard viewer.isConnected else { continue }
-                if isVideo, !decodes(codec, viewer: viewer, now: now) { continue }
-                if let written = forward(payload: payload, header: header, isVideo: isVideo, to: viewer, into: slot, now: now) {
+                if let video, !wants(video, viewer: viewer, now: now) { continue }
+                if let written = forward(payload: payload, header: header, isVideo: video != nil, to: viewer, into: slot, now: now) {
                     return written
                 }
             }
@@ -88,6 +93,19 @@ extension RelayCore {
         fanOut.next = index
         if written == nil { fanOut.finish() }
         return written
+    }
+
+    /// Whether `viewer` is sent a video packet: it decodes the codec, and the packet is of its layer (or a keyframe
+    /// of the layer it is switching to). A viewer waiting for a keyframe asks for one, at most every 500 ms.
+    private func wants(_ video: VideoPacketInfo, viewer: MediaSession, now: Instant) -> Bool {
+        guard decodes(video.codec, viewer: viewer, now: now) else { return false }
+        let forward = viewer.layers.shouldForward(ssrc: video.ssrc, startsKeyframe: video.startsKeyframe,
+                                                   ranking: video.ranking)
+        if viewer.layers.wantsKeyframe, now - viewer.lastKeyframeRequest >= .milliseconds(500) {
+            viewer.lastKeyframeRequest = now
+            requestKeyframe(stream: viewer.stream, layer: viewer.layers.target, force: false, now: now)
+        }
+        return forward
     }
 
     /// Whether `viewer` can decode the publisher's video `codec`; checked once per codec the viewer meets. A viewer
@@ -156,8 +174,12 @@ extension RelayCore {
             case let .senderReport(report):
                 applyReceiverReports(report.reports, on: session, now: now)
             case .pli, .fir:
-                if session.role == .viewer { requestKeyframe(stream: session.stream, force: false, now: now) }
+                // The viewer's decoder needs a keyframe of the layer it is on.
+                if session.role == .viewer {
+                    requestKeyframe(stream: session.stream, layer: session.layers.current, force: false, now: now)
+                }
             case let .nack(nack) where session.role == .viewer:
+                session.nackedSinceLastReport += nack.lostSequenceNumbers.count
                 resend(nack.lostSequenceNumbers, to: session, now: now)
             default:
                 break
@@ -175,31 +197,47 @@ extension RelayCore {
                 let rtt = Double(nowMiddle &- block.lastSenderReport &- block.delaySinceLastSenderReport) / 65_536
                 if rtt >= 0 && rtt < 60 { session.counters.roundTripTime = rtt }
             }
+            if block.ssrc == session.videoOut?.ssrc, let stream = session.videoOut { reportVideoLoss(block, stream, on: session, now: now) }
         }
+    }
+
+    /// The viewer's loss since its last report, the higher of what it says it lost and what it asked to have again,
+    /// moves it between layers (see `LayerSelection`).
+    private func reportVideoLoss(_ block: RTCPReportBlock, _ stream: OutgoingStream, on viewer: MediaSession, now: Instant) {
+        let sent = Int(stream.packetsSent &- viewer.videoSentAtLastReport)
+        let nacked = sent > 0 ? min(1, Double(viewer.nackedSinceLastReport) / Double(sent)) : 0
+        viewer.videoSentAtLastReport = stream.packetsSent
+        viewer.nackedSinceLastReport = 0
+        viewer.layers.reportLoss(max(Double(block.fractionLost) / 256, nacked), now: now)
     }
 
     private func ntpTime(at now: Instant) -> NTPTime { NTPTime(unixNanoseconds: wallClock.nanosecondsSince1970(at: now)) }
 
     // MARK: - Keyframes
 
-    /// Asks the stream's publisher, on whichever shard it lives, for a keyframe.
-    func requestKeyframe(stream: String, force: Bool, now: Instant) {
+    /// Asks the stream's publisher, on whichever shard it lives, for a keyframe of one layer (nil: of every layer).
+    func requestKeyframe(stream: String, layer: UInt32?, force: Bool, now: Instant) {
         guard let publisher = directory.publisher(of: stream) else { return }
         guard publisher.shard == shard else {
-            return events.append(.message(.requestKeyframe(publisherID: publisher.sessionID, force: force), shard: publisher.shard))
+            return events.append(.message(.requestKeyframe(publisherID: publisher.sessionID, layer: layer, force: force),
+                                          shard: publisher.shard))
         }
-        if let session = sessions[publisher.sessionID] { requestKeyframe(from: session, now: now, force: force) }
+        if let session = sessions[publisher.sessionID] { requestKeyframe(from: session, layer: layer, now: now, force: force) }
     }
 
-    /// Picture Loss Indication to the publisher (RFC 4585 §6.3.1), at most every 500 ms unless forced.
-    func requestKeyframe(from publisher: MediaSession, now: Instant, force: Bool) {
-        guard let videoSSRC = publisher.videoSSRC, publisher.isConnected else { return }
-        guard force || now - publisher.lastKeyframeRequest >= .milliseconds(500) else { return }
-        publisher.lastKeyframeRequest = now
-        var packet = RTCPPacket.serializeCompound([
-            .receiverReport(ReceiverReport(ssrc: publisher.rtcpSSRC, reports: [])),
-            .pli(PictureLossIndication(senderSSRC: publisher.rtcpSSRC, mediaSSRC: videoSSRC)),
-        ])
+    /// Picture Loss Indication to the publisher (RFC 4585 §6.3.1) for one layer's SSRC or every layer's, at most
+    /// every 500 ms per layer unless forced.
+    func requestKeyframe(from publisher: MediaSession, layer: UInt32?, now: Instant, force: Bool) {
+        guard publisher.isConnected else { return }
+        var packets: [RTCPPacket] = [.receiverReport(ReceiverReport(ssrc: publisher.rtcpSSRC, reports: []))]
+        for index in publisher.video.layers.indices {
+            guard let ssrc = publisher.video.layers[index].ssrc, layer == nil || layer == ssrc else { continue }
+            guard force || now - publisher.video.layers[index].lastKeyframeRequest >= .milliseconds(500) else { continue }
+            publisher.video.layers[index].lastKeyframeRequest = now
+            packets.append(.pli(PictureLossIndication(senderSSRC: publisher.rtcpSSRC, mediaSSRC: ssrc)))
+        }
+        guard packets.count > 1 else { return }
+        var packet = RTCPPacket.serializeCompound(packets)
         publisher.transport.sendRTCP(&packet)
         drain(publisher, now: now)
     }
@@ -230,7 +268,8 @@ extension RelayCore {
     func retransmissionPackets(for request: RetransmissionRequest) -> [RetransmissionRequest.Packet] {
         guard let source = sessions[request.publisherID] else { return [] }
         return request.sequences.compactMap { sequence in
-            guard let packet = source.videoPacket(sequence: sequence.source), packet.count >= 12,
+            guard let layer = source.video.layer(ssrc: request.sourceSSRC),
+                  let packet = source.video.layers[layer].packet(sequence: sequence.source), packet.count >= 12,
                   UInt32(packet[8]) << 24 | UInt32(packet[9]) << 16 | UInt32(packet[10]) << 8 | UInt32(packet[11]) == request.sourceSSRC
             else { return nil }
             return RetransmissionRequest.Packet(viewerSequence: sequence.viewer, original: packet)

@@ -172,7 +172,6 @@ final class RelayCore {
             directory.addViewer(stream: stream, shard: shard)
         } else {
             session.audioSSRC = offer.audio?.ssrcs.first
-            session.videoSSRC = offer.video?.ssrcs.first
         }
         session.nextReport = now + reportInterval()
         sessions[id] = session
@@ -298,8 +297,7 @@ final class RelayCore {
     func handleRelayed(_ packet: RelayedPacket, now: Instant) {
         guard !isStopped, let audience = viewers[packet.stream] else { return }
         packet.payload.withUnsafeBytes { payload in
-            startFanOut(payload: payload, header: packet.header, isVideo: packet.isVideo, videoCodec: packet.videoCodec,
-                        to: audience, now: now)
+            startFanOut(payload: payload, header: packet.header, video: packet.video, to: audience, now: now)
         }
     }
 
@@ -307,8 +305,8 @@ final class RelayCore {
     func handle(_ message: ShardMessage, now: Instant) {
         guard !isStopped else { return }
         switch message {
-        case let .requestKeyframe(publisherID, force):
-            if let publisher = sessions[publisherID] { requestKeyframe(from: publisher, now: now, force: force) }
+        case let .requestKeyframe(publisherID, layer, force):
+            if let publisher = sessions[publisherID] { requestKeyframe(from: publisher, layer: layer, now: now, force: force) }
         case let .fetchRetransmissions(request):
             let packets = retransmissionPackets(for: request)
             guard !packets.isEmpty else { return }
@@ -392,7 +390,7 @@ final class RelayCore {
     private func sessionConnected(_ session: MediaSession, now: Instant) {
         session.connectedAt = now
         if session.role == .viewer, session.videoOut != nil {
-            requestKeyframe(stream: session.stream, force: true, now: now)
+            requestKeyframe(stream: session.stream, layer: nil, force: true, now: now)
         }
     }
 

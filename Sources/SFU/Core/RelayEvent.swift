@@ -20,15 +20,14 @@ struct RelayedPacket: Sendable {
     var stream: String
     var header: RTPHeader
     var payload: [UInt8]
-    var isVideo: Bool
-    /// The publisher's video codec: viewers that cannot decode it are not sent its packets.
-    var videoCodec: VideoCodec?
+    /// For video: its codec, layer and whether it starts a keyframe.
+    var video: VideoPacketInfo?
 }
 
 /// What one shard's core asks of another's: the shards share no session state.
 enum ShardMessage: Sendable {
-    /// A viewer of the other shard needs a keyframe from this shard's publisher.
-    case requestKeyframe(publisherID: String, force: Bool)
+    /// A viewer of the other shard needs a keyframe from this shard's publisher: of one layer, or of every layer.
+    case requestKeyframe(publisherID: String, layer: UInt32?, force: Bool)
     /// A viewer of `viewerShard` lost video packets this shard's publisher sent.
     case fetchRetransmissions(RetransmissionRequest)
     /// The packets a `fetchRetransmissions` found, for the viewer to get as RTX.
