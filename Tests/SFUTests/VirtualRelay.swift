@@ -50,10 +50,14 @@ final class VirtualRelay {
     // MARK: - Sessions
 
     /// A WHIP publisher on `shard` (claims the stream as `SFU.publish` does), connected unless told otherwise.
-    func publish(stream: String, video: Bool = false, shard: Int = 0, connect: Bool = true) throws -> VirtualClient {
-        let client = makeClient(role: .publisher, video: video)
+    /// With `simulcast`, it offers those rids as OBS does (`a=rid:<id> send`, `a=simulcast:send`, the rid extension).
+    func publish(stream: String, video: Bool = false, simulcast: [String] = [], shard: Int = 0,
+                 connect: Bool = true) throws -> VirtualClient {
+        let client = makeClient(role: .publisher, video: video || !simulcast.isEmpty)
+        client.simulcast = simulcast
         let id = "pub-\(client.address.port)"
-        let claim = directory.claimPublisher(stream: stream, .init(sessionID: id, shard: shard, videoCodec: video ? VideoCodec(name: .vp8) : nil),
+        let claim = directory.claimPublisher(stream: stream, .init(sessionID: id, shard: shard,
+                                                                   videoCodec: client.video ? VideoCodec(name: .vp8) : nil),
                                              replace: true)
         guard case .claimed = claim else { throw SFUError.streamBusy(stream) }
         try attach(client, id: id, stream: stream, shard: shard, connect: connect)
@@ -61,9 +65,10 @@ final class VirtualRelay {
     }
 
     /// A WHEP viewer on `shard`.
-    func play(stream: String, video: Bool = false, shard: Int = 0, connect: Bool = true) throws -> VirtualClient {
+    func play(stream: String, video: Bool = false, layer: LayerPreference = .high, shard: Int = 0,
+              connect: Bool = true) throws -> VirtualClient {
         let client = makeClient(role: .viewer, video: video)
-        try attach(client, id: "view-\(client.address.port)", stream: stream, shard: shard, connect: connect)
+        try attach(client, id: "view-\(client.address.port)", stream: stream, shard: shard, connect: connect, layer: layer)
         return client
     }
 
@@ -87,9 +92,11 @@ final class VirtualRelay {
         return client
     }
 
-    private func attach(_ client: VirtualClient, id: String, stream: String, shard: Int, connect: Bool) throws {
+    private func attach(_ client: VirtualClient, id: String, stream: String, shard: Int, connect: Bool,
+                        layer: LayerPreference = .high) throws {
         let offer = try NegotiatedOffer(offer: SessionDescription(parsing: client.offer()), publisher: client.role == .publisher)
         let session = try cores[shard].makeSession(id: id, role: client.role, stream: stream, offer: offer, now: now)
+        session.layers.preference = layer
         client.sessionID = id
         client.shard = shard
         client.accept(credentials: session.transport.ice.localCredentials, fingerprint: serverContext.certificate.fingerprint,
@@ -127,19 +134,7 @@ final class VirtualRelay {
     func pump() {
         var moved = true
         while moved {
-            moved = false
-            for core in cores {
-                while let event = core.pollEvent() {
-                    moved = true
-                    handle(event)
-                }
-                while true {
-                    let written = slot.withUnsafeMutableBytes { core.pollTransmit(into: $0) }
-                    guard let (length, destination) = written else { break }
-                    moved = true
-                    wire.send(Array(slot[0..<length]), from: Self.serverAddress, to: destination)
-                }
-            }
+            moved = drainCores()
             for client in clients.values {
                 while let transmit = client.transport.pollTransmit() {
                     moved = true
@@ -151,12 +146,36 @@ final class VirtualRelay {
                 moved = true
                 if datagram.to == Self.serverAddress {
                     route(datagram.bytes, from: datagram.from)
+                    // As the driver does: every output of one input is polled before the next input.
+                    _ = drainCores()
                 } else if let client = clients[datagram.to] {
                     let keep = datagram.bytes.withUnsafeBytes { downlinkFilter(client, $0) }
                     if keep { client.receive(&datagram.bytes, from: datagram.from, now: now) }
                 }
             }
         }
+    }
+
+    /// Polls every core's events and datagrams until none is left; whether there were any.
+    private func drainCores() -> Bool {
+        var moved = false
+        for core in cores {
+            while let event = core.pollEvent() {
+                moved = true
+                handle(event)
+            }
+            while true {
+                let written = slot.withUnsafeMutableBytes { core.pollTransmit(into: $0) }
+                guard let (length, destination) = written else { break }
+                moved = true
+                wire.send(Array(slot[0..<length]), from: Self.serverAddress, to: destination)
+            }
+            while let event = core.pollEvent() {
+                moved = true
+                handle(event)
+            }
+        }
+        return moved
     }
 
     /// Publisher → viewers: `count` packets of 20 ms from `client`, pumped one by one.
@@ -261,8 +280,39 @@ final class VirtualClient {
                       "a=rtpmap:96 VP8/90000", "a=rtcp-fb:96 nack", "a=rtcp-fb:96 nack pli", "a=rtpmap:97 rtx/90000",
                       "a=fmtp:97 apt=96"]
             if role == .publisher { lines.append("a=ssrc:\(videoSSRC) cname:virtual") }
+            if !simulcast.isEmpty {
+                lines += ["a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid", "a=extmap:2 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"]
+                lines += simulcast.map { "a=rid:\($0) send" } + ["a=simulcast:send " + simulcast.joined(separator: ";")]
+            }
         }
         return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// Simulcast rids it offers (publishers), and per layer its SSRC and numbering.
+    var simulcast: [String] = []
+    private var layerSequences: [UInt16] = [100, 20_000, 40_000, 60_000]
+    private var layerTimestamps: [UInt32] = [0, 0, 0, 0]
+
+    func layerSSRC(_ index: Int) -> UInt32 { videoSSRC &+ 16 &+ UInt32(index) }
+
+    /// One VP8 frame of simulcast layer `index` in one packet: its rid in the header extension (RFC 8852 §3.1,
+    /// one-byte form, id 2 as OBS maps it) and `[layer index, frame number]` after the VP8 descriptor and payload
+    /// header, so a viewer can tell which layer reached it.
+    func sendLayer(_ index: Int, keyframe: Bool, size: Int, withRid: Bool = true) {
+        let rid = Array(simulcast[index].utf8)
+        var packet = Self.rtp(payloadType: Self.vp8, sequence: layerSequences[index], timestamp: layerTimestamps[index],
+                              ssrc: layerSSRC(index), payload: [], marker: true)
+        if withRid {
+            packet[0] |= 0x10
+            let words = (1 + rid.count + 3) / 4
+            packet += [0xBE, 0xDE, 0, UInt8(words), 0x20 | UInt8(rid.count - 1)] + rid
+            packet += Array(repeating: 0, count: words * 4 - 1 - rid.count)
+        }
+        packet += [0x10, keyframe ? 0x00 : 0x01, UInt8(index), UInt8(truncatingIfNeeded: layerSequences[index])]
+        packet += Array(repeating: 0x66, count: max(0, size - 4))
+        layerSequences[index] &+= 1
+        layerTimestamps[index] &+= 3_000
+        transport.sendRTP(&packet)
     }
 
     /// Applies the server's answer: its credentials, fingerprint and host candidate; the server is the DTLS server.

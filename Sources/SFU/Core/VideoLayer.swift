@@ -40,6 +40,13 @@ struct VideoLayer {
         windowBytes += bytes
     }
 
+    /// Bits per second: the last whole window's, or the current window's so far.
+    func estimate(now: Instant) -> Double {
+        if let bitrate { return bitrate }
+        guard let windowStart else { return 0 }
+        return Double(windowBytes * 8) / max((now - windowStart).seconds, 0.1)
+    }
+
     /// Whether packets arrived lately: a layer the publisher stopped sending (its encoder dropped it for
     /// bandwidth, or the source stopped) is skipped.
     func isActive(now: Instant) -> Bool { lastArrival.map { now - $0 < .seconds(2) } ?? false }
@@ -59,7 +66,7 @@ struct VideoLayer {
 /// A publisher's active video layers, lowest first, as viewers choose among them. Each packet carries the
 /// ranking (a shared array, so copying it allocates nothing) to the viewers of every shard.
 struct LayerRanking: Sendable, Equatable {
-    /// The active layers' SSRCs, by rising bitrate (offer order until measured).
+    /// The active layers' SSRCs, by rising bitrate.
     var ssrcs: [UInt32] = []
     /// Their rids, where the publisher named them.
     var rids: [String?] = []
@@ -115,8 +122,9 @@ struct PublisherVideo {
         if let lastRanked, now - lastRanked < .milliseconds(500) { return }
         lastRanked = now
         let active = layers.indices.filter { layers[$0].ssrc != nil && layers[$0].isActive(now: now) }
-        let measured = active.allSatisfy { layers[$0].bitrate != nil }
-        let ordered = measured ? active.sorted { layers[$0].bitrate ?? 0 < layers[$1].bitrate ?? 0 } : active
+        // Until a whole window has passed, the bytes so far: the layers started together, and a layer's first
+        // keyframe already says how large its pictures are.
+        let ordered = active.sorted { layers[$0].estimate(now: now) < layers[$1].estimate(now: now) }
         let ssrcs = ordered.compactMap { layers[$0].ssrc }
         guard ssrcs != ranking.ssrcs else { return }
         ranking.ssrcs = ssrcs
