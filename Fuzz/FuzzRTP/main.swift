@@ -1,4 +1,4 @@
-// libFuzzer target: RTP headers (with extensions and CSRCs) and compound RTCP, as they arrive after SRTP.
+// libFuzzer target: RTP headers (with extensions and CSRCs), video payloads read for keyframes, and compound RTCP, as they arrive after SRTP.
 import FuzzDriver
 import RTP
 
@@ -10,6 +10,9 @@ func fuzzRTP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         for index in 0..<16 { _ = header.csrc(at: index, in: packet) }
         for id in 1...14 { _ = header.extensionElement(id: UInt8(id), in: packet) }
         header.forEachExtensionElement(in: packet) { _, _ in true }
+        // A simulcast switch reads the payload of every video format for a keyframe start.
+        let body = UnsafeRawBufferPointer(rebasing: payload)
+        for format in [VideoPayloadFormat.h264, .vp8, .vp9, .av1] { _ = format.startsKeyframe(body) }
     }
     if let packets = try? RTCPPacket.parseCompound(packet) {
         // What parses serialises; re-parsing it must work too.

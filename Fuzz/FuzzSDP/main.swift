@@ -14,7 +14,11 @@ func fuzzSDP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if size % 2 == 0 {
         _ = try? NegotiatedOffer(offer: offer, publisher: true)
     } else {
-        _ = try? NegotiatedOffer(offer: offer, publisher: false, preferredVideoCodec: "VP8")
+        // A viewer meets a stream whose publisher sends VP8 or H.264 (constrained baseline, mode 1).
+        let video = size % 3 == 0
+            ? VideoCodec(name: .vp8)
+            : VideoCodec(name: .h264, h264Profile: .constrainedBaseline, packetizationMode: 1)
+        _ = try? NegotiatedOffer(offer: offer, publisher: false, publisherVideo: video)
     }
     return 0
 }
