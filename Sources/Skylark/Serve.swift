@@ -82,6 +82,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let signals = TerminationSignals()
         let http = SocketAddress(httpAddress)!
         let udp = SocketAddress(udpAddress)!
         let announce = announced.compactMap(IPAddress.init)
@@ -179,7 +180,7 @@ struct Serve: AsyncParsableCommand {
               dashboard: \(base)/dashboard.html    metrics: \(base)/metrics
 
             """.utf8))
-        await waitForTermination()
+        await signals.wait()
         Log.info("stopping: ending sessions and closing the database")
         server.stop()
         sfu.shutdown()
@@ -220,32 +221,44 @@ struct ServerAccessPolicy: AccessPolicy {
 }
 
 
-/// Waits for SIGINT or SIGTERM.
-func waitForTermination() async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        let once = OnceFlag()
-        var sources: [DispatchSourceSignal] = []
+/// SIGINT and SIGTERM, caught from the moment this is made: the server installs it before it says it is
+/// running, so a stop sent as soon as it is up still ends sessions and closes the database.
+final class TerminationSignals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var arrived = false
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { if once.take() { continuation.resume() } }
+            source.setEventHandler { [weak self] in self?.arrive() }
             source.resume()
             sources.append(source)
         }
-        signalSources = sources
     }
-}
 
-nonisolated(unsafe) var signalSources: [DispatchSourceSignal] = []
+    /// Returns once either signal has arrived, at once if one already has.
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if arrived {
+                lock.unlock()
+                continuation.resume()
+            } else {
+                waiter = continuation
+                lock.unlock()
+            }
+        }
+    }
 
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var taken = false
-    func take() -> Bool {
+    private func arrive() {
         lock.lock()
-        defer { lock.unlock() }
-        if taken { return false }
-        taken = true
-        return true
+        arrived = true
+        let waiting = waiter
+        waiter = nil
+        lock.unlock()
+        waiting?.resume()
     }
 }

@@ -216,6 +216,15 @@ def test_restart_keeps_state_and_records_what_a_crash_left_open(tmp_path):
         server.stop()
 
 
+def test_sigterm_as_soon_as_the_server_says_it_is_running_stops_it_cleanly(tmp_path):
+    # A supervisor may stop the server the moment it is up: the stop is still the graceful one.
+    for attempt in range(5):
+        server = SkylarkServer().start(tmp_path)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(15) == 0, f"attempt {attempt}: exit {server.process.returncode}\n{server.log()}"
+        assert re.search(r"msg=\"?stopped\"?$", server.log().rstrip()), server.log()
+
+
 def test_the_first_start_makes_an_admin_token_when_none_is_given(tmp_path):
     server = SkylarkServer().start(tmp_path)
     try:
