@@ -96,7 +96,7 @@ let package = Package(
                                                     "SkylarkBase", "Runtime", "SkylarkTestSupport", "VirtualNetwork"]),
         .executableTarget(name: "store-crash-writer", dependencies: ["Store", "CSQLite"], path: "Tests/StoreCrashWriter"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SkylarkBase", "store-crash-writer"]),
-        .testTarget(name: "LoadToolTests", dependencies: ["LoadTool", "SkylarkBase"]),
+        .testTarget(name: "LoadToolTests", dependencies: ["LoadTool", "SkylarkBase", "SFU", "RTP", "SDP", "ICE"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,6 +15,9 @@ struct PendingClient: Sendable {
     var sessionPath: String
     var postSentAt: UInt64
     var ssrc: UInt32
+    var video: VideoLoad
+    /// A publisher's video SSRCs, one per layer, lowest first.
+    var videoSSRCs: [UInt32]
 }
 
 /// One WHIP publisher or WHEP viewer: its own UDP socket and a full ICE (controlling) + DTLS + SRTP transport.
@@ -35,6 +38,15 @@ final class LoadClient {
     var tracker = ReceiveTracker()
     var lastMediaAt: UInt64 = 0
 
+    // Viewer video
+    /// Whether this viewer asked for video (and so is not done joining until it arrives).
+    let expectsVideo: Bool
+    var videoTracker = ReceiveTracker()
+    var hasVideo = false
+    var lastVideoAt: UInt64 = 0
+    /// The publisher's layer the last video packet came from (the index the payload carries).
+    var videoLayer = 0
+
     // Publisher
     let ssrc: UInt32
     var sequence = UInt16.random(in: 0...UInt16.max)
@@ -42,6 +54,7 @@ final class LoadClient {
     var counter: UInt64 = 0
     var nextSendAt: UInt64 = 0
     var packet: [UInt8] = []
+    var video: VideoSender?
 
     init(_ pending: PendingClient, context: DTLSContext) throws(DTLSError) {
         role = pending.role
@@ -50,6 +63,10 @@ final class LoadClient {
         sessionPath = pending.sessionPath
         postSentAt = pending.postSentAt
         ssrc = pending.ssrc
+        expectsVideo = pending.role == .viewer && pending.video != .none
+        if pending.role == .publisher && pending.video != .none {
+            video = VideoSender(video: pending.video, ssrcs: pending.videoSSRCs)
+        }
         let agent = ICEAgent(role: .controlling, localCredentials: pending.credentials)
         agent.addLocalCandidate(.host(address: pending.socket.localAddress))
         agent.setRemoteCredentials(pending.answer.credentials)

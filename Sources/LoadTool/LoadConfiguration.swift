@@ -30,11 +30,14 @@ public struct LoadConfiguration: Sendable {
     /// datagram; 0 keeps reading on every datagram. Delay and jitter come from the kernel's receive timestamps
     /// either way, so the reading interval does not change them.
     public var pollMilliseconds: Int
+    /// Video beside the audio: publishers send it, viewers ask for it.
+    public var video: VideoLoad
 
     public init(server: ServerURL, stream: String = "bench", viewers: Int, publishers: Int = 1, seconds: Double = 20,
                 ramp: Double? = nil, token: String? = nil, localIP: IPAddress = .loopbackV4,
                 shards: Int = LinuxProcess.allowedCPUCount(), signallingWorkers: Int = 8, payloadSize: Int = 160,
-                joinTimeoutSeconds: Double = 10, serverPID: Int32? = nil, pollMilliseconds: Int = 20) {
+                joinTimeoutSeconds: Double = 10, serverPID: Int32? = nil, pollMilliseconds: Int = 20,
+                video: VideoLoad = .none) {
         self.server = server
         self.stream = stream
         self.viewers = viewers
@@ -49,6 +52,7 @@ public struct LoadConfiguration: Sendable {
         self.joinTimeoutSeconds = joinTimeoutSeconds
         self.serverPID = serverPID
         self.pollMilliseconds = pollMilliseconds
+        self.video = video
     }
 
     /// The stream publisher `index` sends to (viewer `index` watches stream `index % publishers`).

@@ -8,6 +8,11 @@ public struct LoadInterval: Sendable {
     public var viewersReceiving: Int
     public var packetsPerSecond: Double
     public var bytesPerSecond: Double
+    /// Whether the run has video; then the video share and the viewers per layer.
+    public var video: Bool
+    public var videoBytesPerSecond: Double
+    /// Viewers getting video, by the publisher's layer (lowest first).
+    public var viewersByLayer: [Int]
     public var lossPercent: Double
     public var jitterMilliseconds: Double
     public var joinP50Milliseconds: Double?
@@ -20,6 +25,7 @@ public struct LoadInterval: Sendable {
     public var text: String {
         "[\(pad(format(elapsedSeconds, 0), 4))s \(phase)] viewers \(viewersReceiving)/\(viewers)"
             + "  rx \(pad(format(packetsPerSecond, 0), 7)) pkt/s \(pad(format(bytesPerSecond * 8 / 1e6, 1), 6)) Mbit/s"
+            + (video ? " (video \(format(videoBytesPerSecond * 8 / 1e6, 1)), by layer \(viewersByLayer.map(String.init).joined(separator: "/")))" : "")
             + "  loss \(format(lossPercent, 3))%  jitter \(format(jitterMilliseconds, 3)) ms"
             + "  join p50/p99 \(ms(joinP50Milliseconds))/\(ms(joinP99Milliseconds))"
             + "  delay p50/p99/max \(ms(delayP50Milliseconds))/\(ms(delayP99Milliseconds))/\(ms(delayMaxMilliseconds)) ms"
@@ -31,6 +37,8 @@ public struct LoadInterval: Sendable {
             .add("type", "interval").add("elapsed_s", elapsedSeconds).add("phase", phase)
             .add("viewers", viewers).add("viewers_receiving", viewersReceiving)
             .add("packets_per_s", packetsPerSecond).add("bytes_per_s", bytesPerSecond)
+            .add("video_bytes_per_s", videoBytesPerSecond)
+            .addRaw("viewers_by_layer", "[" + viewersByLayer.map(String.init).joined(separator: ",") + "]")
             .add("loss_percent", lossPercent).add("jitter_ms", jitterMilliseconds)
             .add("join_p50_ms", joinP50Milliseconds).add("join_p99_ms", joinP99Milliseconds)
             .add("delay_p50_ms", delayP50Milliseconds).add("delay_p99_ms", delayP99Milliseconds)
@@ -51,7 +59,16 @@ public struct LoadSummary: Sendable {
     /// Packets and bytes all viewers received per second (the server's forwarding rate).
     public var packetsPerSecond: Double
     public var bytesPerSecond: Double
-    /// 1 − received/expected over the window, from sequence numbers.
+    public var video: VideoLoad
+    /// The video share of what viewers received.
+    public var videoPacketsPerSecond: Double
+    public var videoBytesPerSecond: Double
+    /// POST → first video packet (which waits for a keyframe).
+    public var videoJoinP50Milliseconds: Double?
+    public var videoJoinP99Milliseconds: Double?
+    /// Viewers getting video at the window's end, by the rid of the layer it came from.
+    public var viewersByLayer: [String: Int]
+    /// 1 − received/expected over the window, from sequence numbers (audio and video).
     public var lossPercent: Double
     /// Mean and largest RFC 3550 interarrival jitter over the viewers.
     public var jitterMeanMilliseconds: Double
@@ -98,6 +115,15 @@ public struct LoadSummary: Sendable {
             "  viewers receiving      \(viewersReceiving)/\(viewersRequested)   publishers connected \(publishersConnected)/\(publishers) (\(format(publisherPacketsPerSecond, 0)) pkt/s sent)",
             "  received               \(format(packetsPerSecond, 0)) pkt/s, \(format(bytesPerSecond * 8 / 1e6, 2)) Mbit/s",
             "  loss                   \(format(lossPercent, 4)) %",
+        ]
+        if video != .none {
+            let layers = video.layers.map { "\($0.rid) \(viewersByLayer[$0.rid] ?? 0)" }.joined(separator: ", ")
+            lines += [
+                "  video                  \(format(videoPacketsPerSecond, 0)) pkt/s, \(format(videoBytesPerSecond * 8 / 1e6, 2)) Mbit/s; viewers by layer: \(layers)",
+                "  video join p50/p99     \(ms(videoJoinP50Milliseconds))/\(ms(videoJoinP99Milliseconds)) ms",
+            ]
+        }
+        lines += [
             "  jitter mean/max        \(format(jitterMeanMilliseconds, 3))/\(format(jitterMaxMilliseconds, 3)) ms",
             "  sessions set up        \(setupsPerSecond.map { format($0, 0) } ?? "-")/s",
             "  join p50/p99/max       \(ms(joinP50Milliseconds))/\(ms(joinP99Milliseconds))/\(ms(joinMaxMilliseconds)) ms",
@@ -117,6 +143,8 @@ public struct LoadSummary: Sendable {
     }
 
     public var json: String {
+        var layersObject = JSONObject()
+        for layer in video.layers { layersObject = layersObject.add(layer.rid, viewersByLayer[layer.rid] ?? 0) }
         var failuresObject = JSONObject()
         for (reason, count) in failures.sorted(by: { $0.key < $1.key }) { failuresObject = failuresObject.add(reason, count) }
         return JSONObject()
@@ -124,6 +152,10 @@ public struct LoadSummary: Sendable {
             .add("window_s", windowSeconds).add("viewers_receiving", viewersReceiving)
             .add("publishers_connected", publishersConnected).add("publisher_packets_per_s", publisherPacketsPerSecond)
             .add("packets_per_s", packetsPerSecond).add("bytes_per_s", bytesPerSecond).add("loss_percent", lossPercent)
+            .add("video", video.rawValue).add("video_packets_per_s", videoPacketsPerSecond)
+            .add("video_bytes_per_s", videoBytesPerSecond)
+            .add("video_join_p50_ms", videoJoinP50Milliseconds).add("video_join_p99_ms", videoJoinP99Milliseconds)
+            .addRaw("viewers_by_layer", layersObject.text)
             .add("jitter_mean_ms", jitterMeanMilliseconds).add("jitter_max_ms", jitterMaxMilliseconds)
             .add("setup_per_s", setupsPerSecond)
             .add("join_p50_ms", joinP50Milliseconds).add("join_p99_ms", joinP99Milliseconds).add("join_max_ms", joinMaxMilliseconds)

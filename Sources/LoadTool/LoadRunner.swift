@@ -49,6 +49,9 @@ public final class LoadRunner: Sendable {
                 viewers: config.viewers, viewersReceiving: snapshot.viewersReceiving,
                 packetsPerSecond: packets / seconds,
                 bytesPerSecond: Double(snapshot.bytesReceived - previous.snapshot.bytesReceived) / seconds,
+                video: config.video != .none,
+                videoBytesPerSecond: Double(snapshot.videoBytesReceived - previous.snapshot.videoBytesReceived) / seconds,
+                viewersByLayer: snapshot.viewersByLayer,
                 lossPercent: Self.loss(expected: expected, received: packets),
                 jitterMilliseconds: snapshot.jitterCount == 0 ? 0 : snapshot.jitterSum / Double(snapshot.jitterCount) / 1e6,
                 joinP50Milliseconds: snapshot.join.quantile(0.5).map(Self.ms),
@@ -149,6 +152,14 @@ public final class LoadRunner: Sendable {
             publisherPacketsPerSecond: Double(final.publisherPacketsSent - base.publisherPacketsSent) / seconds,
             packetsPerSecond: received / seconds,
             bytesPerSecond: Double(final.bytesReceived - base.bytesReceived) / seconds,
+            video: config.video,
+            videoPacketsPerSecond: Double(final.videoPacketsReceived - base.videoPacketsReceived) / seconds,
+            videoBytesPerSecond: Double(final.videoBytesReceived - base.videoBytesReceived) / seconds,
+            videoJoinP50Milliseconds: final.videoJoin.quantile(0.5).map(Self.ms),
+            videoJoinP99Milliseconds: final.videoJoin.quantile(0.99).map(Self.ms),
+            viewersByLayer: Dictionary(uniqueKeysWithValues: final.viewersByLayer.enumerated().compactMap { index, count in
+                index < config.video.layers.count ? (config.video.layers[index].rid, count) : nil
+            }),
             lossPercent: Self.loss(expected: Double(final.packetsExpected - base.packetsExpected), received: received),
             jitterMeanMilliseconds: final.jitterCount == 0 ? 0 : final.jitterSum / Double(final.jitterCount) / 1e6,
             jitterMaxMilliseconds: final.jitterMax / 1e6,
@@ -182,9 +193,13 @@ public final class LoadRunner: Sendable {
             return recordFailure(label + "UDP socket: \(error)")
         }
         let credentials = ICECredentials.random()
-        let ssrc = UInt32.random(in: 1...UInt32.max)
+        var ssrcs: Set<UInt32> = []
+        while ssrcs.count < 1 + config.video.layers.count { ssrcs.insert(UInt32.random(in: 1...UInt32.max)) }
+        let ssrc = ssrcs.removeFirst()
+        let videoSSRCs = Array(ssrcs)
         let offer = OfferWriter(credentials: credentials, fingerprint: context.certificate.fingerprint.sdpValue,
-                                candidate: .host(address: socket.localAddress), sends: role == .publisher, ssrc: ssrc).write()
+                                candidate: .host(address: socket.localAddress), sends: role == .publisher, ssrc: ssrc,
+                                video: config.video, videoSSRC: videoSSRCs.first ?? 0).write()
         var headers = [("Content-Type", "application/sdp")]
         if let token = config.token { headers.append(("Authorization", "Bearer \(token)")) }
         let path = config.server.basePath + (role == .publisher ? "/whip/" : "/whep/") + stream
@@ -200,8 +215,15 @@ public final class LoadRunner: Sendable {
                 return recordFailure(label + "201 without a usable Location")
             }
             let answer = try AnswerSummary(parsing: response.bodyText)
+            if config.video != .none && !answer.acceptsVideo {
+                // The session exists: end it, so the server is left as it was.
+                delete(sessionPath)
+                socket.close()
+                return recordFailure(label + "the answer rejected the video section")
+            }
             let pending = PendingClient(role: role, index: index, socket: socket, credentials: credentials, answer: answer,
-                                        sessionPath: sessionPath, postSentAt: postSentAt, ssrc: ssrc)
+                                        sessionPath: sessionPath, postSentAt: postSentAt, ssrc: ssrc,
+                                        video: config.video, videoSSRCs: videoSSRCs)
             let shard = shards[index % shards.count]
             shard.queue.async { shard.adopt(pending) }
         } catch {

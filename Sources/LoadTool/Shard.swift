@@ -13,14 +13,21 @@ struct ShardSnapshot: Sendable {
     /// Sum over viewers of packets expected from sequence numbers (RFC 3550 §6.4.1 "expected").
     var packetsExpected: UInt64 = 0
     var publisherPacketsSent: UInt64 = 0
+    /// The video share of what viewers received.
+    var videoPacketsReceived: UInt64 = 0
+    var videoBytesReceived: UInt64 = 0
     var delayInterval = Histogram()
     var delayWindow = Histogram()
     var join = Histogram()
     var publisherJoin = Histogram()
+    /// POST → first video packet (so a keyframe's wait is in it).
+    var videoJoin = Histogram()
     var failures: [String: Int] = [:]
     var viewers = 0
     /// Viewers that got media in the last two seconds.
     var viewersReceiving = 0
+    /// Viewers that got video in the last two seconds, by the publisher's layer it came from (lowest first).
+    var viewersByLayer: [Int] = []
     var publishersConnected = 0
     /// Viewers that are done joining: media arrived, or they failed.
     var viewersSettled = 0
@@ -35,6 +42,13 @@ struct ShardSnapshot: Sendable {
         bytesReceived &+= other.bytesReceived
         packetsExpected &+= other.packetsExpected
         publisherPacketsSent &+= other.publisherPacketsSent
+        videoPacketsReceived &+= other.videoPacketsReceived
+        videoBytesReceived &+= other.videoBytesReceived
+        videoJoin.merge(other.videoJoin)
+        for (layer, count) in other.viewersByLayer.enumerated() {
+            if viewersByLayer.count <= layer { viewersByLayer += repeatElement(0, count: layer + 1 - viewersByLayer.count) }
+            viewersByLayer[layer] += count
+        }
         delayInterval.merge(other.delayInterval)
         delayWindow.merge(other.delayWindow)
         join.merge(other.join)
@@ -141,12 +155,22 @@ final class Shard: @unchecked Sendable {
         copy.viewersReceiving = 0
         copy.publishersConnected = 0
         copy.viewersSettled = 0
+        copy.viewersByLayer = []
         for client in clients {
             switch client.role {
             case .viewer:
-                if client.phase == .media || client.phase == .failed { copy.viewersSettled += 1 }
+                if (client.phase == .media && (client.hasVideo || !client.expectsVideo)) || client.phase == .failed {
+                    copy.viewersSettled += 1
+                }
                 guard client.phase == .media else { continue }
                 if now &- client.lastMediaAt < 2_000_000_000 { copy.viewersReceiving += 1 }
+                if client.hasVideo && now &- client.lastVideoAt < 2_000_000_000 {
+                    let layer = client.videoLayer
+                    if copy.viewersByLayer.count <= layer {
+                        copy.viewersByLayer += repeatElement(0, count: layer + 1 - copy.viewersByLayer.count)
+                    }
+                    copy.viewersByLayer[layer] += 1
+                }
                 let jitter = client.tracker.jitterNanoseconds
                 copy.jitterSum += jitter
                 copy.jitterCount += 1
@@ -189,8 +213,13 @@ final class Shard: @unchecked Sendable {
             let arrival = kernelTime > 0 ? UInt64(kernelTime) : WallClock.nanosecondsSince1970()
             let wireBytes = bytes.count
             client.transport.handleReceive(bytes, from: remote, localAddress: client.socket.localAddress, now: now) { packet in
-                if case let .rtp(buffer) = packet, client.role == .viewer {
+                switch packet {
+                case let .rtp(buffer) where client.role == .viewer:
                     self.media(UnsafeRawBufferPointer(buffer), wireBytes: wireBytes, arrival: arrival, on: client)
+                case let .rtcp(buffer) where client.video != nil:
+                    self.keyframeRequests(UnsafeRawBufferPointer(buffer), to: client)
+                default:
+                    break
                 }
             }
             return
@@ -200,18 +229,34 @@ final class Shard: @unchecked Sendable {
     }
 
     private func media(_ packet: UnsafeRawBufferPointer, wireBytes: Int, arrival: UInt64, on client: LoadClient) {
-        guard let header = try? RTPHeader(parsing: packet), header.payloadLength >= 16 else { return }
-        let offset = header.payloadOffset
+        guard let header = try? RTPHeader(parsing: packet) else { return }
+        let isVideo = header.payloadType != OfferWriter.opusPayloadType
+        // Audio carries the send time first; video after its VP8 headers, with the layer index after the counter.
+        let measurement = isVideo ? VideoLoad.measurementOffset : 0
+        guard header.payloadLength >= measurement + (isVideo ? 17 : 16) else { return }
+        let offset = header.payloadOffset + measurement
         var sent: UInt64 = 0
         for index in 0..<8 { sent = sent << 8 | UInt64(packet[offset + index]) }
         let delay = arrival >= sent ? arrival - sent : 0
+        let transit = Int64(bitPattern: arrival &- sent)
         counters.packetsReceived &+= 1
         counters.bytesReceived &+= UInt64(wireBytes)
-        counters.packetsExpected &+= client.tracker.record(sequence: header.sequenceNumber,
-                                                           transitNanoseconds: Int64(bitPattern: arrival &- sent))
         counters.delayInterval.record(delay)
         counters.delayWindow.record(delay)
         let processed = monotonicNanoseconds()
+        if isVideo {
+            counters.videoPacketsReceived &+= 1
+            counters.videoBytesReceived &+= UInt64(wireBytes)
+            counters.packetsExpected &+= client.videoTracker.record(sequence: header.sequenceNumber, transitNanoseconds: transit)
+            client.videoLayer = Int(packet[offset + 16] & 0x03)
+            client.lastVideoAt = processed
+            if !client.hasVideo {
+                client.hasVideo = true
+                counters.videoJoin.record(processed &- client.postSentAt)
+            }
+        } else {
+            counters.packetsExpected &+= client.tracker.record(sequence: header.sequenceNumber, transitNanoseconds: transit)
+        }
         client.lastMediaAt = processed
         if client.phase != .media {
             client.phase = .media
@@ -220,6 +265,21 @@ final class Shard: @unchecked Sendable {
             if pollInterval != nil {
                 client.socket.stopReceiving()
                 polled.append(client)
+            }
+        }
+    }
+
+    /// PLI (RFC 4585 §6.3.1) and FIR (RFC 5104 §4.3.1) from the server: the layer asked about sends a keyframe next.
+    private func keyframeRequests(_ compound: UnsafeRawBufferPointer, to client: LoadClient) {
+        var packets = RTCPScanner.packets(in: compound)
+        while let item = packets.next() {
+            guard item.packetType == 206, let ssrcs = item.feedbackSSRCs(in: compound) else { continue }
+            if item.count == 1 {
+                client.video?.requestKeyframe(ssrc: ssrcs.media)
+            } else if item.count == 4, item.bodyRange.count >= 12 {
+                let at = item.bodyRange.lowerBound + 8  // the first FCI entry's SSRC
+                let ssrc = compound[at..<(at + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                client.video?.requestKeyframe(ssrc: ssrc)
             }
         }
     }
@@ -291,6 +351,10 @@ final class Shard: @unchecked Sendable {
                 terminate(client, reason: "\(what) within \(joinTimeout / 1_000_000_000) s (\(client.stateDescription))")
                 continue
             }
+            if client.expectsVideo && client.phase == .media && !client.hasVideo && clock &- client.postSentAt > joinTimeout {
+                terminate(client, reason: "audio but no video within \(joinTimeout / 1_000_000_000) s")
+                continue
+            }
             if client.role == .publisher && client.phase == .secured { pace(client, clock: clock) }
         }
     }
@@ -302,6 +366,11 @@ final class Shard: @unchecked Sendable {
             var packet = client.nextPacket(payloadSize: payloadSize, now: WallClock.nanosecondsSince1970())
             if client.transport.sendRTP(&packet) { counters.publisherPacketsSent &+= 1 }
             client.nextSendAt &+= 20_000_000
+        }
+        if client.video != nil {
+            client.video!.sendDue(clock: clock, wallClock: WallClock.nanosecondsSince1970) { packet in
+                if client.transport.sendRTP(&packet) { counters.publisherPacketsSent &+= 1 }
+            }
         }
         flush(client)
     }

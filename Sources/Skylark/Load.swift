@@ -10,8 +10,10 @@ struct Load: ParsableCommand {
         discussion: """
         Every viewer is a full WebRTC client on its own UDP socket (ICE, DTLS, SRTP). Publishers send 20 ms \
         Opus-sized packets (50/s) stamped with their send time; viewers measure loss, jitter, join time and \
-        forwarding delay. A report is printed every second; the summary covers the measuring window, which starts \
-        once every viewer has joined or failed.
+        forwarding delay. With --video, publishers also send VP8 at 30 frames a second (single: one 1.5 Mbit/s \
+        stream; simulcast: rids q/h/f at 150 kbit/s, 500 kbit/s and 1.5 Mbit/s) and answer the server's keyframe \
+        requests, and viewers ask for video and report which layer reached them. A report is printed every second; \
+        the summary covers the measuring window, which starts once every viewer has joined or failed.
         """)
 
     @Option(help: "The server's base URL (http only).")
@@ -57,6 +59,9 @@ struct Load: ParsableCommand {
             help: "Milliseconds between reads of a viewer's socket once it has media (0: read on every datagram).")
     var pollInterval = 20
 
+    @Option(help: "Video beside the audio: none, single or simulcast.")
+    var video: VideoLoad = .none
+
     @Flag(help: "Print JSON lines instead of text.")
     var json = false
 
@@ -75,11 +80,12 @@ struct Load: ParsableCommand {
             ramp: ramp, token: token, localIP: IPAddress(localIP)!,
             shards: shards ?? LinuxProcess.allowedCPUCount(), signallingWorkers: httpWorkers,
             payloadSize: payloadSize, joinTimeoutSeconds: joinTimeout, serverPID: serverPID,
-            pollMilliseconds: pollInterval)
+            pollMilliseconds: pollInterval, video: video)
         let runner = try LoadRunner(configuration: configuration)
         let json = json
         if !json {
-            emit("load: \(viewers) viewers, \(publishers) publisher(s) on \(server) stream \(stream), \(configuration.shards) shard(s)")
+            emit("load: \(viewers) viewers, \(publishers) publisher(s) on \(server) stream \(stream), \(configuration.shards) shard(s)"
+                 + (video == .none ? "" : ", video \(video.rawValue)"))
         }
         let summary = runner.run { interval in emit(json ? interval.json : interval.text) }
         emit(json ? summary.json : summary.text)
@@ -126,3 +132,5 @@ struct UDPCeilingCommand: ParsableCommand {
 func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
+
+extension VideoLoad: ExpressibleByArgument {}

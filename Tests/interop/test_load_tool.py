@@ -53,6 +53,29 @@ def test_load_measures_every_viewer_of_a_publisher(server, poll_interval):
     assert server.streams() == []
 
 
+@pytest.mark.parametrize("video", ["single", "simulcast"])
+def test_load_with_video_reaches_every_viewer_on_the_top_layer(server, video):
+    viewers = 10
+    lines = run_json_lines(
+        "load", "--server", server.base_url, "--stream", "videoload", "--viewers", str(viewers), "--video", video,
+        "--seconds", "3", "--server-pid", str(server.process.pid), "--json", timeout=90)
+    summary = [line for line in lines if line["type"] == "summary"][-1]
+    assert summary["failure_count"] == 0, summary["failures"]
+    assert summary["viewers_receiving"] == viewers
+    # Every viewer gets the 1.5 Mbit/s layer (f): 6 packets a frame at 30 frames a second, keyframes a little more.
+    assert summary["viewers_by_layer"]["f"] == viewers, summary["viewers_by_layer"]
+    if video == "simulcast":
+        assert summary["viewers_by_layer"]["q"] == summary["viewers_by_layer"]["h"] == 0
+    assert 0.85 * 180 * viewers <= summary["video_packets_per_s"] <= 1.15 * 186 * viewers
+    assert 0.8 * 1.5e6 * viewers <= summary["video_bytes_per_s"] * 8 <= 1.3 * 1.5e6 * viewers
+    # Audio still arrives beside it.
+    assert summary["packets_per_s"] - summary["video_packets_per_s"] >= 0.9 * 50 * viewers
+    assert summary["loss_percent"] <= 0.5
+    assert 0 < summary["video_join_p50_ms"] <= summary["video_join_p99_ms"] < 5000
+    assert summary["delete_failures"] == 0
+    assert server.streams() == []
+
+
 def test_load_reports_why_viewers_failed(server):
     lines = run_json_lines(
         "load", "--server", server.base_url, "--stream", "bad name!", "--viewers", "2", "--seconds", "1",
