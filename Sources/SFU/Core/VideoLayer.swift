@@ -6,8 +6,9 @@ import SkylarkBase
 struct VideoLayer {
     var rid: String?
     var ssrc: UInt32?
-    /// Recent packets, indexed by sequence number modulo the size.
-    private var history: [[UInt8]?] = []
+    /// Recent packets, indexed by sequence number modulo the size; empty where none is kept. A slot's storage is
+    /// reused by the next packet, so keeping packets stops allocating once every slot has held one.
+    private var history: [[UInt8]] = []
     private(set) var lastArrival: Instant?
     private var windowStart: Instant?
     private var windowBytes = 0
@@ -52,13 +53,16 @@ struct VideoLayer {
     func isActive(now: Instant) -> Bool { lastArrival.map { now - $0 < .seconds(2) } ?? false }
 
     mutating func remember(_ packet: UnsafeRawBufferPointer, sequence: UInt16) {
-        if history.isEmpty { history = Array(repeating: nil, count: Self.historySize) }
-        history[Int(sequence) % Self.historySize] = Array(packet)
+        if history.isEmpty { history = Array(repeating: [], count: Self.historySize) }
+        let slot = Int(sequence) % Self.historySize
+        history[slot].removeAll(keepingCapacity: true)
+        history[slot].append(contentsOf: packet)
     }
 
     func packet(sequence: UInt16) -> [UInt8]? {
-        guard !history.isEmpty, let packet = history[Int(sequence) % Self.historySize],
-              packet.count >= 4, UInt16(packet[2]) << 8 | UInt16(packet[3]) == sequence else { return nil }
+        guard !history.isEmpty else { return nil }
+        let packet = history[Int(sequence) % Self.historySize]
+        guard packet.count >= 4, UInt16(packet[2]) << 8 | UInt16(packet[3]) == sequence else { return nil }
         return packet
     }
 }
