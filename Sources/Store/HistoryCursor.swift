@@ -1,3 +1,4 @@
+import SkylarkBase
 /// The position after the last session of a history page: its (started_at, id) key, opaque to clients.
 ///
 /// Encoded as base64url of "1:<16 hex digits of the Double's bits>:<id>", so the time round-trips exactly and the
@@ -9,7 +10,7 @@ struct HistoryCursor: Equatable {
     var encoded: String {
         var hex = String(startedAt.bitPattern, radix: 16)
         hex = String(repeating: "0", count: 16 - hex.utf8.count) + hex
-        return Base64URL.encode(Array("1:\(hex):\(id)".utf8))
+        return Base64.url.encode(Array("1:\(hex):\(id)".utf8))
     }
 
     init(startedAt: Double, id: String) {
@@ -18,7 +19,7 @@ struct HistoryCursor: Equatable {
     }
 
     init?(encoded: String) {
-        guard encoded.utf8.count <= 4096, let bytes = Base64URL.decode(encoded) else { return nil }
+        guard encoded.utf8.count <= 4096, let bytes = Base64.url.decode(encoded) else { return nil }
         // "1:" + 16 hex digits + ":" is 19 bytes.
         guard bytes.count >= 19, bytes[0] == UInt8(ascii: "1"), bytes[1] == UInt8(ascii: ":"),
               bytes[18] == UInt8(ascii: ":") else { return nil }

@@ -1,4 +1,5 @@
 import COpenSSL
+import SkylarkBase
 
 /// Bearer tokens: random, handed out once, stored only as a SHA-256 hash.
 ///
@@ -17,7 +18,7 @@ enum Secret {
             let word = generator.next() as UInt64
             for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
         }
-        return Base64URL.encode(bytes)
+        return Base64.url.encode(bytes)
     }
 
     /// Lowercase hex SHA-256 of the token's UTF-8 bytes: the only form that is stored.

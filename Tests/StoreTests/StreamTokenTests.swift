@@ -1,3 +1,4 @@
+import SkylarkBase
 import Testing
 @testable import Store
 
@@ -37,7 +38,7 @@ import Testing
             #expect(token.utf8.count == 43)   // 32 bytes, unpadded
             let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
             #expect(token.utf8.allSatisfy(alphabet.contains))
-            #expect(Base64URL.decode(token)?.count == 32)
+            #expect(Base64.url.decode(token)?.count == 32)
         }
 
         let rows = try rawQuery(path, "SELECT publish_token_hash, view_token_hash FROM streams")
