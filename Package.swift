@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "SFU", dependencies: [
             "SkylarkBase", "SDP", "ICE", "DTLS", "RTP", "SRTP", "Transport", "Runtime", "UDPRuntime", "CMemoryHints",
         ]),
-        .target(name: "WHIP", dependencies: ["HTTP", "SFU", "SkylarkBase"]),
+        .target(name: "WHIP", dependencies: ["HTTP", "SFU", "STUN", "SkylarkBase"]),
 
         // Persistence: streams, their tokens, admin API tokens and session history in SQLite.
         .target(name: "Store", dependencies: ["CSQLite", "COpenSSL", "SkylarkBase", "Runtime"]),

@@ -52,6 +52,22 @@ function restartedAnswer(answer, fragment) {
   }).join("\r\n");
 }
 
+/// The ICE servers of `Link: <url>; rel="ice-server"; username="…"; credential="…"` headers (RFC 9725 §4.6), as
+/// RTCIceServer dictionaries. Several Link headers arrive joined by ", ".
+function iceServersFromLinks(header) {
+  const servers = [];
+  for (const match of (header || "").matchAll(/<([^>]*)>([^<]*)/g)) {
+    const params = {};
+    for (const param of match[2].matchAll(/;\s*([A-Za-z-]+)\s*=\s*"([^"]*)"/g)) params[param[1].toLowerCase()] = param[2];
+    if (params.rel !== "ice-server") continue;
+    const server = { urls: match[1] };
+    if (params.username !== undefined) server.username = params.username;
+    if (params.credential !== undefined) server.credential = params.credential;
+    servers.push(server);
+  }
+  return servers;
+}
+
 class WHIPSession {
   /// endpoint: "/whip/<stream>" or "/whep/<stream>"; token: Bearer token or "".
   constructor(endpoint, token) {
@@ -65,6 +81,26 @@ class WHIPSession {
     const headers = { "Content-Type": contentType };
     if (this.token) headers["Authorization"] = "Bearer " + this.token;
     return headers;
+  }
+
+  /// The STUN and TURN servers to make the RTCPeerConnection with: an OPTIONS to the endpoint before the offer,
+  /// with the token, so TURN credentials (made per stream, time-limited) come back in its Link headers.
+  async iceServers() {
+    try {
+      const headers = {};
+      if (this.token) headers["Authorization"] = "Bearer " + this.token;
+      const response = await fetch(this.endpoint, { method: "OPTIONS", headers });
+      return iceServersFromLinks(response.headers.get("Link"));
+    } catch (_) {
+      return [];  // no ICE servers: host candidates still work on an open network
+    }
+  }
+
+  /// RTCConfiguration for this session: its ICE servers, and only relayed candidates with `?relay=1` in the page's
+  /// address (to try a TURN server, or for networks where nothing else gets through).
+  async configuration() {
+    const relay = new URLSearchParams(location.search).get("relay") === "1";
+    return { iceServers: await this.iceServers(), iceTransportPolicy: relay ? "relay" : "all" };
   }
 
   async start(pc) {

@@ -43,6 +43,21 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ice-server"), help: "STUN/TURN URL announced to clients in Link headers; repeatable (SKYLARK_ICE_SERVERS, comma-separated).")
     var iceServers: [String] = environment("SKYLARK_ICE_SERVERS", "").split(separator: ",").map(String.init)
 
+    @Option(name: .customLong("turn-secret"), help: "Secret shared with the TURN servers of --ice-server (coturn's static-auth-secret): each WHIP/WHEP response carries a time-limited username and password made from it (SKYLARK_TURN_SECRET).")
+    var turnSecretOption: String?
+    var turnSecret: String? { turnSecretOption ?? ProcessInfo.processInfo.environment["SKYLARK_TURN_SECRET"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    @Option(name: .customLong("turn-credential-lifetime"), help: "Seconds a --turn-secret credential stays valid (SKYLARK_TURN_CREDENTIAL_LIFETIME).")
+    var turnCredentialLifetime = Int64(environment("SKYLARK_TURN_CREDENTIAL_LIFETIME", "86400")) ?? 86_400
+
+    @Option(name: .customLong("turn-username"), help: "A fixed TURN username for every client, with --turn-password (SKYLARK_TURN_USERNAME).")
+    var turnUsernameOption: String?
+    var turnUsername: String? { turnUsernameOption ?? ProcessInfo.processInfo.environment["SKYLARK_TURN_USERNAME"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    @Option(name: .customLong("turn-password"), help: "The fixed TURN password that goes with --turn-username (SKYLARK_TURN_PASSWORD).")
+    var turnPasswordOption: String?
+    var turnPassword: String? { turnPasswordOption ?? ProcessInfo.processInfo.environment["SKYLARK_TURN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 } }
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate for HTTPS (SKYLARK_TLS_CERT).")
     var tlsCertificateOption: String?
     var tlsCertificate: String? { tlsCertificateOption ?? ProcessInfo.processInfo.environment["SKYLARK_TLS_CERT"].flatMap { $0.isEmpty ? nil : $0 } }
@@ -77,6 +92,25 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--announce takes an IP address (got \"\(address)\")")
         }
         if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        for url in iceServers {
+            let lowered = url.lowercased()
+            guard ["stun:", "stuns:", "turn:", "turns:"].contains(where: lowered.hasPrefix), !url.contains(">"), !url.contains(" ") else {
+                throw ValidationError("--ice-server takes a stun:, stuns:, turn: or turns: URL, e.g. turn:turn.example.net:3478?transport=udp (got \"\(url)\")")
+            }
+        }
+        if (turnUsername == nil) != (turnPassword == nil) { throw ValidationError("--turn-username and --turn-password go together") }
+        if turnSecret != nil && turnUsername != nil {
+            throw ValidationError("--turn-secret makes credentials per client; it cannot be used with a fixed --turn-username")
+        }
+        for text in [turnUsername, turnPassword].compactMap({ $0 }) where !ICEServerLinks.isQuotable(text) {
+            throw ValidationError("--turn-username and --turn-password must be printable ASCII without '\"' or '\\'")
+        }
+        if (turnSecret != nil || turnUsername != nil) && !iceServers.contains(where: ICEServerLinks.isTURN) {
+            throw ValidationError("TURN credentials need a turn: or turns: URL in --ice-server")
+        }
+        guard (60...(7 * 86_400)).contains(turnCredentialLifetime) else {
+            throw ValidationError("--turn-credential-lifetime must be 60 seconds to 7 days")
+        }
         guard connectTimeout >= 1, connectTimeout <= 600 else { throw ValidationError("--connect-timeout must be 1...600 seconds") }
         guard (0...64).contains(workers) else { throw ValidationError("--workers must be 1...64 (0: one per CPU)") }
     }
@@ -138,7 +172,15 @@ struct Serve: AsyncParsableCommand {
         let open = openStreams == .on || (openStreams == .auto && http.ip.isLoopback)
         let access = ServerAccessPolicy(store: StoreAccessPolicy(store: store, openStreams: open),
                                         publishToken: publishToken, viewToken: viewToken)
-        let whip = WHIPServer(sfu: sfu, configuration: WHIPConfiguration(iceServers: iceServers, webRoot: root),
+        var credentials = ICEServerLinks.Credentials.none
+        if let turnSecret {
+            credentials = .timeLimited(secret: turnSecret, lifetimeSeconds: turnCredentialLifetime,
+                                       now: { Int64(Date().timeIntervalSince1970) })
+        } else if let turnUsername, let turnPassword {
+            credentials = .fixed(username: turnUsername, credential: turnPassword)
+        }
+        let links = ICEServerLinks(urls: iceServers, credentials: credentials)
+        let whip = WHIPServer(sfu: sfu, configuration: WHIPConfiguration(iceServers: links, webRoot: root),
                               access: access)
         let admin = AdminAPI(store: store, sfu: sfu, adminToken: adminToken)
         var configuration = HTTPServerConfiguration(host: http.ip.description, port: http.port)

@@ -5,14 +5,14 @@ import Synchronization
 
 /// How the WHIP/WHEP endpoints behave.
 public struct WHIPConfiguration: Sendable {
-    /// STUN/TURN URLs announced with `Link: <url>; rel="ice-server"` (RFC 9725 §4.6).
-    public var iceServers: [String]
+    /// STUN/TURN servers announced with `Link: <url>; rel="ice-server"` (RFC 9725 §4.6).
+    public var iceServers: ICEServerLinks
     /// Where `public/` is, or nil to serve no pages.
     public var webRoot: String?
     /// `Access-Control-Allow-Origin` for browsers on other origins.
     public var allowedOrigin: String
 
-    public init(iceServers: [String] = [], webRoot: String? = nil, allowedOrigin: String = "*") {
+    public init(iceServers: ICEServerLinks = ICEServerLinks(), webRoot: String? = nil, allowedOrigin: String = "*") {
         self.iceServers = iceServers
         self.webRoot = webRoot
         self.allowedOrigin = allowedOrigin
@@ -57,7 +57,13 @@ public struct WHIPServer: Sendable {
         var response: HTTPResponse
         if parts.count == 2 {
             switch request.method {
-            case "OPTIONS": response = preflight(allow: "POST, OPTIONS")
+            case "OPTIONS":
+                // A client may ask for the ICE servers before it makes its offer (RFC 9725 §4.6); TURN
+                // credentials only go to one the stream would accept. A browser's CORS preflight carries no
+                // token, so on a stream that needs one it learns only the STUN servers here.
+                response = preflight(allow: "POST, OPTIONS")
+                let allowed = await authorize(request, stream: stream, publishing: publishing).map { _ in false } ?? true
+                addICEServerLinks(&response, stream: stream, withCredentials: allowed)
             case "POST": response = await create(request, stream: stream, publishing: publishing)
             default:
                 response = .problem(status: 405, detail: "\(request.method) is not allowed here; POST an SDP offer")
@@ -111,7 +117,7 @@ public struct WHIPServer: Sendable {
         response.headers.add(name: "Content-Type", value: "application/sdp")
         response.headers.add(name: "Location", value: "/\(publishing ? "whip" : "whep")/\(stream)/\(result.id)")
         response.headers.add(name: "ETag", value: result.etag)
-        addICEServerLinks(&response)
+        addICEServerLinks(&response, stream: stream)
         return response
     }
 
@@ -221,7 +227,6 @@ public struct WHIPServer: Sendable {
         response.headers.add(name: "Access-Control-Allow-Methods", value: allow)
         response.headers.add(name: "Access-Control-Allow-Headers", value: "Authorization, Content-Type, If-Match")
         response.headers.add(name: "Access-Control-Max-Age", value: "86400")
-        addICEServerLinks(&response)
         return response
     }
 
@@ -232,9 +237,9 @@ public struct WHIPServer: Sendable {
         return response
     }
 
-    private func addICEServerLinks(_ response: inout HTTPResponse) {
-        for server in configuration.iceServers {
-            response.headers.add(name: "Link", value: "<\(server)>; rel=\"ice-server\"")
+    private func addICEServerLinks(_ response: inout HTTPResponse, stream: String, withCredentials: Bool = true) {
+        for value in configuration.iceServers.values(stream: stream, withCredentials: withCredentials) {
+            response.headers.add(name: "Link", value: value)
         }
     }
 

@@ -17,7 +17,7 @@ import WHIP
     @Test func sessionLifecycleOverHTTP() async throws {
         let sfu = try makeLoopbackSFU()
         defer { sfu.shutdown() }
-        let server = WHIPServer(sfu: sfu, configuration: WHIPConfiguration(iceServers: ["stun:stun.example.net"]),
+        let server = WHIPServer(sfu: sfu, configuration: WHIPConfiguration(iceServers: ICEServerLinks(urls: ["stun:stun.example.net"])),
                                 access: StaticAccessPolicy())
 
         // RFC 9725 §4.2: 201 with the answer, Location and ETag.
@@ -82,5 +82,62 @@ import WHIP
                                             headers: [("Authorization", "Bearer wrong")]))?.status == 401)
         #expect(await server.handle(request("POST", "/whip/cam", type: "application/sdp", body: offer,
                                             headers: [("Authorization", "Bearer secret")]))?.status == 201)
+    }
+}
+
+/// TURN servers in Link headers (RFC 9725 §4.6) with their credentials, fixed or made per response.
+@Suite struct ICEServerLinkTests {
+    static let turn = "turn:turn.example.net:3478?transport=udp"
+
+    @Test func timeLimitedCredentialsAreMadePerStream() {
+        let links = ICEServerLinks(urls: ["stun:stun.example.net", Self.turn],
+                                   credentials: .timeLimited(secret: "north-wind", lifetimeSeconds: 600, now: { 1_764_999_400 }))
+        #expect(links.values(stream: "radio") == [
+            "<stun:stun.example.net>; rel=\"ice-server\"",
+            "<\(Self.turn)>; rel=\"ice-server\"; username=\"1765000000:radio\"; credential=\"rw8dLVYQYB1ITyuDXhXpkxHkhNk=\"; credential-type=\"password\"",
+        ])
+        // Without the right to the stream: the STUN server only.
+        #expect(links.values(stream: "radio", withCredentials: false) == ["<stun:stun.example.net>; rel=\"ice-server\""])
+    }
+
+    @Test func fixedCredentialsGoWithTURNOnly() {
+        let links = ICEServerLinks(urls: ["stun:stun.example.net", Self.turn, "turns:turn.example.net:5349"],
+                                   credentials: .fixed(username: "user", credential: "pass"))
+        let values = links.values(stream: "any")
+        #expect(values[0] == "<stun:stun.example.net>; rel=\"ice-server\"")
+        #expect(values[1].hasSuffix("; username=\"user\"; credential=\"pass\"; credential-type=\"password\""))
+        #expect(values[2].hasPrefix("<turns:turn.example.net:5349>"))
+        #expect(!ICEServerLinks.isQuotable("a\"b") && !ICEServerLinks.isQuotable("a\\b") && ICEServerLinks.isQuotable("user-1:x"))
+    }
+
+    @Test func postAndOptionsCarryThemToClientsTheStreamAccepts() async throws {
+        let sfu = try makeLoopbackSFU()
+        defer { sfu.shutdown() }
+        let links = ICEServerLinks(urls: ["stun:stun.example.net", Self.turn],
+                                   credentials: .timeLimited(secret: "s", lifetimeSeconds: 600, now: { 1000 }))
+        let server = WHIPServer(sfu: sfu, configuration: WHIPConfiguration(iceServers: links),
+                                access: StaticAccessPolicy(publishToken: "pub"))
+        func request(_ method: String, _ target: String, token: String?, body: String = "") -> HTTPRequest {
+            var headers: [(String, String)] = [("Content-Type", "application/sdp")]
+            if let token { headers.append(("Authorization", "Bearer \(token)")) }
+            return HTTPRequest(method: method, target: target, headers: HTTPHeaders(headers), body: Array(body.utf8))
+        }
+        func turnLinks(_ response: HTTPResponse?) -> [String] {
+            (response?.headers.values(for: "Link") ?? []).filter { $0.hasPrefix("<turn:") }
+        }
+        // OPTIONS before the offer (RFC 9725 §4.6): credentials with the right token, none without.
+        let asked = await server.handle(request("OPTIONS", "/whip/radio", token: "pub"))
+        #expect(asked?.status == 204)
+        #expect(turnLinks(asked).count == 1 && turnLinks(asked)[0].contains("username=\"1600:radio\""))
+        let anonymous = await server.handle(request("OPTIONS", "/whip/radio", token: nil))
+        #expect(anonymous?.status == 204)
+        #expect(turnLinks(anonymous).isEmpty)
+        #expect(anonymous?.headers.values(for: "Link") == ["<stun:stun.example.net>; rel=\"ice-server\""])
+        // Viewing needs no token here, so a viewer's OPTIONS gets them.
+        #expect(turnLinks(await server.handle(request("OPTIONS", "/whep/radio", token: nil))).count == 1)
+        // The 201 carries them too.
+        let created = await server.handle(request("POST", "/whip/radio", token: "pub", body: CapturedOffers.text("chromium-whip-audio")))
+        #expect(created?.status == 201)
+        #expect(turnLinks(created).count == 1)
     }
 }

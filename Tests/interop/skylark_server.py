@@ -34,6 +34,8 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes
+    # Every header line in order, for headers sent more than once (Link).
+    header_lines: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -44,6 +46,9 @@ class Response:
             if key.lower() == name.lower():
                 return value
         return None
+
+    def headers_all(self, name: str) -> list[str]:
+        return [value for key, value in self.header_lines if key.lower() == name.lower()]
 
 
 @dataclass
@@ -105,7 +110,8 @@ class SkylarkServer:
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
-            return Response(response.status, dict(response.getheaders()), response.read())
+            lines = response.getheaders()
+            return Response(response.status, dict(lines), response.read(), lines)
         finally:
             connection.close()
 

@@ -211,19 +211,26 @@ def start_chromium(tmp: Path, name: str):
     return driver
 
 
+def open_pages(tmp: Path, server, stream: str, browsers: list, watchers: int = 1, query: str = ""):
+    """A Chromium on publish.html and `watchers` more on watch.html of `stream`, all started; each browser is
+    appended to `browsers` as soon as it exists, so the caller's `finally` quits it. Returns (publisher, watchers)."""
+    publisher = start_chromium(tmp, "publisher")
+    browsers.append(publisher)
+    publisher.get(f"{server.base_url}/publish.html?stream={stream}&autostart=1{query}")
+    watching = []
+    for index in range(watchers):
+        watcher = start_chromium(tmp, f"watcher{index}")
+        browsers.append(watcher)
+        watcher.get(f"{server.base_url}/watch.html?stream={stream}&autostart=1{query}")
+        watching.append(watcher)
+    return publisher, watching
+
+
 def test_chromium_publish_page_to_two_chromium_watch_pages(server):
     tmp = Path(tempfile.mkdtemp(prefix="skylark-chromium-"))
     browsers = []
     try:
-        publisher = start_chromium(tmp, "publisher")
-        browsers.append(publisher)
-        publisher.get(f"{server.base_url}/publish.html?stream=browser&autostart=1")
-        watchers = []
-        for index in range(2):
-            watcher = start_chromium(tmp, f"watcher{index}")
-            browsers.append(watcher)
-            watcher.get(f"{server.base_url}/watch.html?stream=browser&autostart=1")
-            watchers.append(watcher)
+        publisher, watchers = open_pages(tmp, server, "browser", browsers, watchers=2)
         deadline = time.monotonic() + 20
         stats = []
         while time.monotonic() < deadline:
@@ -317,12 +324,7 @@ def test_chromium_pages_restart_ice_and_keep_playing(server):
         raise AssertionError(f"{what}; server log:\n{server.log()[-3000:]}")
 
     try:
-        publisher = start_chromium(tmp, "publisher")
-        browsers.append(publisher)
-        publisher.get(f"{server.base_url}/publish.html?stream=restart&autostart=1")
-        watcher = start_chromium(tmp, "watcher")
-        browsers.append(watcher)
-        watcher.get(f"{server.base_url}/watch.html?stream=restart&autostart=1")
+        publisher, [watcher] = open_pages(tmp, server, "restart", browsers)
         wait_for("the watcher never heard the publisher",
                  lambda: watcher.execute_script("return window.skylarkStats.bytesReceived") > 20000)
 
