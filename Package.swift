@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "SkylarkTestSupport", dependencies: ["WebRTC", "Opus", "VirtualNetwork", "SkylarkBase"],
                 path: "Tests/SkylarkTestSupport"),
         .testTarget(name: "SkylarkBaseTests", dependencies: ["SkylarkBase"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "UDPRuntime", "SkylarkBase"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "SkylarkBase"], resources: [.copy("Offers")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "SkylarkBase"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "STUN", "SkylarkBase", "VirtualNetwork"]),

@@ -114,6 +114,20 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2), which is how
+    /// a dual-stack socket reports IPv4 peers; nil for any other address.
+    public var mappedIPv4: IPAddress? {
+        guard case let .v6(high, low) = self, high == 0, low >> 32 == 0xFFFF else { return nil }
+        return .v4(UInt8(truncatingIfNeeded: low >> 24), UInt8(truncatingIfNeeded: low >> 16),
+                   UInt8(truncatingIfNeeded: low >> 8), UInt8(truncatingIfNeeded: low))
+    }
+
+    /// This address as a dual-stack IPv6 socket sends to it: IPv4 mapped into IPv6, IPv6 as it is.
+    public var asIPv6: IPAddress {
+        guard case let .v4(a, b, c, d) = self else { return self }
+        return .v6(high: 0, low: 0xFFFF << 32 | UInt64(a) << 24 | UInt64(b) << 16 | UInt64(c) << 8 | UInt64(d))
+    }
+
     /// 0.0.0.0 or ::.
     public var isUnspecified: Bool {
         switch self {

@@ -6,7 +6,9 @@ import Darwin
 import SkylarkBase
 
 extension SocketAddress {
-    /// Reads a `sockaddr_in` or `sockaddr_in6` (other families give nil).
+    /// Reads a `sockaddr_in` or `sockaddr_in6` (other families give nil). An IPv4-mapped IPv6 address, as a
+    /// dual-stack socket reports an IPv4 peer, is read as the IPv4 address, so a peer has one address however the
+    /// socket it reached was bound.
     public init?(sockaddr pointer: UnsafeRawPointer, length: Int) {
         guard length >= MemoryLayout<sa_family_t>.size else { return nil }
         let family = pointer.loadUnaligned(as: sa_family_t.self)
@@ -21,7 +23,7 @@ extension SocketAddress {
             let address = pointer.loadUnaligned(as: sockaddr_in6.self)
             let ip = withUnsafeBytes(of: address.sin6_addr) { IPAddress(bytes: $0) }
             guard let ip else { return nil }
-            self.init(ip: ip, port: UInt16(bigEndian: address.sin6_port))
+            self.init(ip: ip.mappedIPv4 ?? ip, port: UInt16(bigEndian: address.sin6_port))
         default:
             return nil
         }
@@ -49,8 +51,9 @@ public struct SockaddrStorage: Sendable {
     /// Length of the address in `storage`.
     public private(set) var length: socklen_t = 0
 
-    public init(_ address: SocketAddress) {
-        switch address.ip {
+    /// `ipv6Socket`: the address is for an IPv6 socket, which takes IPv4 destinations only mapped into IPv6.
+    public init(_ address: SocketAddress, ipv6Socket: Bool = false) {
+        switch ipv6Socket ? address.ip.asIPv6 : address.ip {
         case .v4:
             var a = sockaddr_in()
             a.sin_family = sa_family_t(AF_INET)
@@ -64,7 +67,7 @@ public struct SockaddrStorage: Sendable {
             a.sin6_family = sa_family_t(AF_INET6)
             a.sin6_port = address.port.bigEndian
             withUnsafeMutableBytes(of: &a.sin6_addr) { raw in
-                for (i, byte) in address.ip.bytes.enumerated() { raw[i] = byte }
+                for (i, byte) in (ipv6Socket ? address.ip.asIPv6 : address.ip).bytes.enumerated() { raw[i] = byte }
             }
             withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: a, as: sockaddr_in6.self) }
             length = socklen_t(MemoryLayout<sockaddr_in6>.size)

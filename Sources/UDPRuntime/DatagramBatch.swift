@@ -73,9 +73,24 @@ public final class DatagramBatch {
     @discardableResult
     public func send(on socket: UDPSocket) -> Int {
         guard count > 0 else { return 0 }
+        if socket.isIPv6 { mapIPv4Destinations() }
         let sent = socket.send(batch: UnsafeBufferPointer(start: messages, count: count))
         count = 0
         return sent
+    }
+
+    /// An IPv6 socket (dual-stack when bound to `::`) takes IPv4 destinations only mapped into IPv6.
+    private func mapIPv4Destinations() {
+        for index in 0..<count where Int32(addresses[index].ss_family) == AF_INET {
+            let address = withUnsafeBytes(of: addresses[index]) { SocketAddress(sockaddr: $0.baseAddress!, length: $0.count) }
+            guard let address else { continue }
+            var storage = SockaddrStorage(address, ipv6Socket: true)
+            let length = storage.withPointer { pointer, length in
+                UnsafeMutableRawPointer(addresses + index).copyMemory(from: pointer, byteCount: Int(length))
+                return length
+            }
+            messages[index].address_length = UInt32(length)
+        }
     }
 
     /// Forgets what is queued.

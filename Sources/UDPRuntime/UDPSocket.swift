@@ -24,6 +24,8 @@ public final class UDPSocket: @unchecked Sendable {
     /// The bound address (with the port the system chose when 0 was asked).
     public let localAddress: SocketAddress
     public let fileDescriptor: Int32
+    /// An IPv6 socket: bound to `::` it takes IPv4 too (dual-stack), and IPv4 destinations are sent to mapped.
+    public let isIPv6: Bool
     private var readSource: DispatchSourceRead?
     private var closed = false
 
@@ -33,6 +35,8 @@ public final class UDPSocket: @unchecked Sendable {
     public static let maximumDatagramSize = 2048
 
     /// Binds a UDP socket. `receiveBufferBytes`/`sendBufferBytes` raise the kernel buffers for busy sockets.
+    /// Bound to `::` it is dual-stack (IPv4 peers arrive as IPv4 addresses); bound to any other IPv6 address,
+    /// IPv6 only.
     public init(bindTo address: SocketAddress, receiveBufferBytes: Int32 = 1 << 21,
                 sendBufferBytes: Int32 = 1 << 21, reuseAddress: Bool = false) throws {
         let family = address.ip.isIPv4 ? AF_INET : AF_INET6
@@ -40,7 +44,8 @@ public final class UDPSocket: @unchecked Sendable {
         guard fd >= 0 else { throw SocketError(operation: "socket", code: errno) }
         var yes: Int32 = 1
         if family == AF_INET6 {
-            _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &yes, socklen_t(MemoryLayout<Int32>.size))
+            var v6Only: Int32 = address.ip.isUnspecified ? 0 : 1
+            _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &v6Only, socklen_t(MemoryLayout<Int32>.size))
         }
         if reuseAddress {
             _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -67,6 +72,7 @@ public final class UDPSocket: @unchecked Sendable {
         }
         self.fileDescriptor = fd
         self.localAddress = local
+        isIPv6 = family == AF_INET6
     }
 
     deinit {
@@ -76,7 +82,8 @@ public final class UDPSocket: @unchecked Sendable {
     /// Sends one datagram now. Returns false when the kernel refused it (full buffer, unreachable).
     @discardableResult
     public func send(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) -> Bool {
-        destination.withSockaddr { address, length in
+        var storage = SockaddrStorage(destination, ipv6Socket: isIPv6)
+        return storage.withPointer { address, length in
             sendto(fileDescriptor, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), address, length) == bytes.count
         }
     }
