@@ -57,7 +57,7 @@ let package = Package(
         // The management API under /api/ and /metrics.
         .target(name: "AdminAPI", dependencies: ["HTTP", "SFU", "Store", "WHIP", "Transport", "SkylarkBase"]),
         .executableTarget(name: "Skylark", dependencies: [
-            "WHIP", "SFU", "HTTP", "SkylarkBase", "Runtime", "Store", "AdminAPI", "LoadTool",
+            "WHIP", "SFU", "HTTP", "SkylarkBase", "Runtime", "UDPRuntime", "Store", "AdminAPI", "LoadTool",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -44,7 +44,8 @@ struct AnswerWriter {
             let retransmission = serverSends ? section.retransmissionPayloadType : nil
             let formats = "\(section.payloadType)" + (retransmission.map { " \($0)" } ?? "")
             lines.append("m=\(kindName) \(port) UDP/TLS/RTP/SAVPF \(formats)")
-            lines.append("c=IN IP4 \(candidateAddress)")
+            // RFC 8866 §5.7: the address type says which family the connection address is.
+            lines.append("c=IN \(candidateAddress.contains(":") ? "IP6" : "IP4") \(candidateAddress)")
             lines.append("a=mid:\(section.mid)")
             lines.append("a=ice-ufrag:\(ufrag)")
             lines.append("a=ice-pwd:\(password)")

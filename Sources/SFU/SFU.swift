@@ -46,7 +46,16 @@ public final class SFU: @unchecked Sendable {
     private let stopped = Atomic<Bool>(false)
 
     /// Binds the UDP port and starts the shards. Throws when the port cannot be bound.
+    /// Bound to a wildcard address (`0.0.0.0`, or `::` for both families) without announced addresses, the
+    /// candidates are the machine's own addresses of the families the socket takes (loopback only when there is
+    /// nothing else), read once here: `configuration.announcedAddresses` says which.
     public init(configuration: SFUConfiguration = SFUConfiguration(), dtlsContext: DTLSContext? = nil) throws {
+        var configuration = configuration
+        if configuration.udpAddress.ip.isUnspecified && configuration.announcedAddresses.isEmpty {
+            let ipv6 = !configuration.udpAddress.ip.isIPv4
+            let found = NetworkInterfaces.addresses(includeLoopback: false, includeIPv6: ipv6)
+            configuration.announcedAddresses = found.isEmpty ? NetworkInterfaces.addresses(includeLoopback: true, includeIPv6: ipv6) : found
+        }
         self.configuration = configuration
         let context = try dtlsContext ?? DTLSContext()
         socket = try UDPSocket(bindTo: configuration.udpAddress, receiveBufferBytes: 1 << 23)

@@ -7,6 +7,7 @@ import Runtime
 import SFU
 import SkylarkBase
 import Store
+import UDPRuntime
 import WHIP
 
 /// Reads a setting's default from the environment.
@@ -26,7 +27,7 @@ struct Serve: AsyncParsableCommand {
     var udpAddress = environment("SKYLARK_UDP", "127.0.0.1:8189")
 
     @Option(name: .customLong("announce"),
-            help: "IP address to put in ICE candidates instead of the bound one, e.g. a 1:1 NAT's public address; repeat for several (SKYLARK_ANNOUNCE, comma-separated).")
+            help: "IP address or host name to put in ICE candidates instead of the bound one, e.g. a 1:1 NAT's public address; a name becomes every address it resolves to at start; repeat for several (SKYLARK_ANNOUNCE, comma-separated).")
     var announced: [String] = environment("SKYLARK_ANNOUNCE", "").split(separator: ",").map(String.init)
 
     @Option(name: .customLong("web-root"), help: "Directory of the web pages (SKYLARK_WEB_ROOT). Default: ./public.")
@@ -88,8 +89,8 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard SocketAddress(httpAddress) != nil else { throw ValidationError("--http must be IP:PORT, e.g. 127.0.0.1:8080 (got \"\(httpAddress)\")") }
         guard SocketAddress(udpAddress) != nil else { throw ValidationError("--udp must be IP:PORT, e.g. 0.0.0.0:8189 (got \"\(udpAddress)\")") }
-        for address in announced where IPAddress(address) == nil {
-            throw ValidationError("--announce takes an IP address (got \"\(address)\")")
+        for address in announced where IPAddress(address) == nil && !Self.isHostName(address) {
+            throw ValidationError("--announce takes an IP address or a host name (got \"\(address)\")")
         }
         if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         for url in iceServers {
@@ -115,13 +116,27 @@ struct Serve: AsyncParsableCommand {
         guard (0...64).contains(workers) else { throw ValidationError("--workers must be 1...64 (0: one per CPU)") }
     }
 
+    /// RFC 1123 §2.1 host names: letters, digits and '-' in dot-separated labels.
+    static func isHostName(_ text: String) -> Bool {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        return text.utf8.count <= 253 && !labels.isEmpty && labels.allSatisfy { label in
+            (1...63).contains(label.count) && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+
     func run() async throws {
         let signals = TerminationSignals()
         let http = SocketAddress(httpAddress)!
         let udp = SocketAddress(udpAddress)!
-        let announce = announced.compactMap(IPAddress.init)
-        if udp.ip.isUnspecified && announce.isEmpty {
-            Log.warning("the UDP address is a wildcard and no --announce is set: candidates will carry an address clients cannot reach", ["udp": udpAddress])
+        var announce: [IPAddress] = []
+        for entry in announced {
+            let addresses = IPAddress(entry).map { [$0] } ?? NameResolution.addresses(of: entry)
+            guard !addresses.isEmpty else { throw ValidationError("--announce \(entry): the name does not resolve") }
+            if IPAddress(entry) == nil {
+                Log.info("announced name resolved", ["name": entry, "addresses": addresses.map(\.description).joined(separator: ",")])
+            }
+            for address in addresses where !announce.contains(address) { announce.append(address) }
         }
         let sfu: SFU
         do {
@@ -212,8 +227,13 @@ struct Serve: AsyncParsableCommand {
         let scheme = configuration.tls == nil ? "http" : "https"
         let host = bound.ip.isIPv4 ? bound.ip.description : "[\(bound.ip)]"
         let base = "\(scheme)://\(host):\(bound.port)"
+        if udp.ip.isUnspecified && announce.isEmpty {
+            // Behind NAT or in a container these are not what clients reach: --announce says what is.
+            Log.warning("the UDP address is a wildcard and no --announce is set: candidates carry this machine's own addresses",
+                        ["udp": udpAddress, "candidates": sfu.configuration.announcedAddresses.map(\.description).joined(separator: ",")])
+        }
         Log.info("media on one UDP port", ["udp": sfu.localAddress.description,
-                                            "announced": announce.map(\.description).joined(separator: ","),
+                                            "announced": sfu.configuration.announcedAddresses.map(\.description).joined(separator: ","),
                                             "workers": String(sfu.configuration.workers)])
         Log.info("database ready", ["path": database, "open-streams": open ? "on" : "off"])
         FileHandle.standardError.write(Data("""

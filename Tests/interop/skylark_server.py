@@ -23,6 +23,10 @@ def skylark_binary() -> Path:
     return path
 
 
+def bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def free_port(kind: int) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
@@ -53,12 +57,15 @@ class Response:
 
 @dataclass
 class SkylarkServer:
-    """One running server on 127.0.0.1 with its own HTTP and UDP ports."""
+    """One running server with its own HTTP and UDP ports, on 127.0.0.1 unless told otherwise (an IPv6 host
+    such as "::1" or "::" is written in brackets)."""
 
     extra_args: list[str] = field(default_factory=list)
     database: Path | None = None
     http_port: int = 0
     udp_port: int = 0
+    http_host: str = "127.0.0.1"
+    udp_host: str = "127.0.0.1"
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -72,8 +79,8 @@ class SkylarkServer:
         offset = len(self.log())
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
-            [str(skylark_binary()), "serve", "--http", f"127.0.0.1:{self.http_port}",
-             "--udp", f"127.0.0.1:{self.udp_port}", "--web-root", str(ROOT / "public"),
+            [str(skylark_binary()), "serve", "--http", f"{bracketed(self.http_host)}:{self.http_port}",
+             "--udp", f"{bracketed(self.udp_host)}:{self.udp_port}", "--web-root", str(ROOT / "public"),
              "--database", str(self.database), *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )
@@ -100,13 +107,13 @@ class SkylarkServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"http://{bracketed(self.http_host)}:{self.http_port}"
 
     def request(self, method: str, path: str, body: bytes | str | None = None,
                 headers: dict[str, str] | None = None, timeout: float = 10) -> Response:
         if isinstance(body, str):
             body = body.encode()
-        connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        connection = http.client.HTTPConnection(self.http_host, self.http_port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
